@@ -1,5 +1,134 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The rkasan lab.
+//! The rkasan lab: `cargo xtask` gets a Linux 7.2 tree, puts rkasan into it, builds UML kernels
+//! with kunit.py and runs the KASAN KUnit suites with the C and the Rust runtime.
+//!
+//! See `cargo xtask --help` and the repository's README.
 
-fn main() {}
+use std::process::{Command, ExitCode};
+
+use xtask::cli::{self, Cli, Cmd};
+use xtask::tree::{self, Tree};
+use xtask::util::{self, Result, Step};
+use xtask::{kunit, matrix, series, setup};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cli = match Cli::parse(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("error: {e}\n(see `cargo xtask --help`)");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&cli) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the command; `Ok(false)` is a completed run with a failing verdict.
+fn run(cli: &Cli) -> Result<bool> {
+    let tree = Tree::resolve(cli.tree.as_deref())?;
+    let jobs = cli.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    match cli.cmd {
+        Cmd::Help => println!("{}", cli::USAGE),
+        Cmd::Setup => {
+            let existing = tree.exists().then_some(&tree);
+            if let Some(t) = existing {
+                t.version()?;
+            }
+            setup::setup(existing)?;
+        }
+        Cmd::Source => tree::source(&tree)?,
+        Cmd::Apply => series::apply(&tree)?,
+        Cmd::Export => series::export(&tree)?,
+        Cmd::Kunit => {
+            if !cli.no_apply {
+                prepare(&tree)?;
+            }
+            let outcome = kunit::run(&tree, cli.config, cli.runtime, cli.filter.as_deref(), jobs)?;
+            println!(
+                "\nkunit: {} config, {} runtime ({})",
+                cli.config,
+                cli.runtime,
+                tree.path.display()
+            );
+            print!("{}", outcome.results.table());
+            println!(
+                "results: {} (console.log, results.json, build.log, run.log)",
+                outcome.dir.display()
+            );
+        }
+        Cmd::Matrix => {
+            if !cli.no_apply {
+                prepare(&tree)?;
+            }
+            return matrix::matrix(&tree, cli.filter.as_deref(), jobs);
+        }
+        Cmd::Ci => return ci(&tree, jobs),
+    }
+    Ok(true)
+}
+
+/// setup, source and apply: what a build needs, each quick when already done.
+fn prepare(tree: &Tree) -> Result<()> {
+    let existing = tree.exists().then_some(tree);
+    if let Some(t) = existing {
+        t.version()?;
+    }
+    setup::setup(existing)?;
+    tree::source(tree)?;
+    if existing.is_none() {
+        setup::check_rust_available(tree)?;
+    }
+    series::apply(tree)
+}
+
+/// `cargo xtask ci`: the repository's test command.
+fn ci(tree: &Tree, jobs: usize) -> Result<bool> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let stages: [(&str, &[&str]); 3] = [
+        ("cargo fmt --all --check", &["fmt", "--all", "--check"]),
+        (
+            "cargo clippy --workspace --all-targets -- -D warnings",
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
+        ("cargo test --workspace", &["test", "--workspace"]),
+    ];
+    for (name, args) in stages {
+        let step = Step::start(name, None);
+        let status = Command::new(&cargo)
+            .args(args)
+            .current_dir(util::workspace_root())
+            .stdin(std::process::Stdio::null())
+            .status()?;
+        if !status.success() {
+            return Err(util::Error(format!("ci: `{name}` failed ({status})")));
+        }
+        step.done();
+    }
+    prepare(tree)?;
+    let ok = matrix::matrix(tree, None, jobs)?;
+    if ok {
+        println!("ci: fmt, clippy, test and matrix all passed");
+        println!("ci: 4 passed, 0 failed");
+    } else {
+        println!("ci: the matrix found regressions or failed runs (see above)");
+        println!("ci: 3 passed, 1 failed");
+    }
+    Ok(ok)
+}

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit tests of the Rust KASAN runtime, in the running kernel.
+//!
+//! The upstream suite (`kasan_test_c.c`) proves that bugs are caught; these check the runtime's
+//! own contracts on real kernel memory without triggering a report: the shadow of real `kmalloc`
+//! and `vmalloc` objects, poison and unpoison round trips at granule edges, the bug type chosen
+//! for real poisoned memory, the boot-parameter parsers through the entry points the kernel
+//! uses, and the `kasan_enabled()` gate. The runtime is reached through the functions
+//! `mm/kasan/rkasan_entry.c` exports for KUnit.
+
+use core::ffi::{c_char, c_int, c_void};
+use kernel::error::code::EINVAL;
+use kernel::prelude::*;
+
+extern "C" {
+    fn rkasan_is_poisoned(addr: *const c_void, size: usize) -> bool;
+    fn rkasan_bug_type(addr: *const c_void, size: usize, buf: *mut u8, len: usize) -> usize;
+    fn rkasan_poison(addr: *const c_void, size: usize, value: u8) -> bool;
+    fn rkasan_unpoison(addr: *const c_void, size: usize) -> bool;
+    fn rkasan_parse_fault(arg: *const c_char, mode: *mut c_int) -> c_int;
+    fn rkasan_parse_multi_shot(arg: *const c_char) -> bool;
+    fn rkasan_test_kasan_enabled() -> bool;
+}
+
+/// `enum kasan_arg_fault` of mm/kasan/report.c.
+const FAULT_DEFAULT: c_int = 0;
+const FAULT_REPORT: c_int = 1;
+const FAULT_PANIC: c_int = 2;
+const FAULT_PANIC_ON_WRITE: c_int = 3;
+
+/// Whether any byte of `size` bytes at `p` is poisoned (no report is made).
+fn poisoned(p: *const u8, size: usize) -> bool {
+    // SAFETY: `rkasan_is_poisoned` only reads the shadow of the range, which every kernel
+    // address has on UML.
+    unsafe { rkasan_is_poisoned(p.cast(), size) }
+}
+
+/// The bug type the runtime would report for an access of `size` bytes at `p`.
+fn bug_type(p: *const u8, size: usize, buf: &mut [u8; 32]) -> &[u8] {
+    // SAFETY: `buf` is valid for 32 bytes; the function writes at most that many.
+    let len = unsafe { rkasan_bug_type(p.cast(), size, buf.as_mut_ptr(), buf.len()) };
+    &buf[..len.min(buf.len())]
+}
+
+fn parse_fault(arg: Option<&core::ffi::CStr>) -> (c_int, c_int) {
+    let mut mode = FAULT_DEFAULT;
+    let arg = arg.map_or(core::ptr::null(), |a| a.as_ptr());
+    // SAFETY: `arg` is null or a NUL-terminated string, `mode` a valid `int`.
+    let ret = unsafe { rkasan_parse_fault(arg, &mut mode) };
+    (ret, mode)
+}
+
+#[kunit_tests(rkasan)]
+mod tests {
+    use super::*;
+
+    /// A 13-byte `kmalloc` object: bytes 0..13 accessible, 13.. poisoned (the last granule
+    /// partially, then the redzone of `kmalloc-16`).
+    #[test]
+    fn kmalloc_object_shadow() -> Result {
+        let v = KVec::<u8>::with_capacity(13, GFP_KERNEL)?;
+        let p = v.as_ptr();
+        assert!(!poisoned(p, 13));
+        assert!(!poisoned(p.wrapping_add(12), 1));
+        assert!(poisoned(p.wrapping_add(13), 1));
+        assert!(poisoned(p, 14));
+        assert!(poisoned(p.wrapping_add(16), 8));
+        let mut buf = [0u8; 32];
+        assert_eq!(bug_type(p.wrapping_add(13), 1, &mut buf), b"slab-out-of-bounds");
+        Ok(())
+    }
+
+    /// A freed object stays poisoned in the quarantine and is classified as freed.
+    #[test]
+    fn kfree_poisons_object() -> Result {
+        let v = KVec::<u8>::with_capacity(64, GFP_KERNEL)?;
+        let p = v.as_ptr();
+        assert!(!poisoned(p, 64));
+        drop(v);
+        assert!(poisoned(p, 1));
+        let mut buf = [0u8; 32];
+        assert_eq!(bug_type(p, 1, &mut buf), b"slab-use-after-free");
+        Ok(())
+    }
+
+    /// With KASAN_VMALLOC, a vmalloc area is accessible up to its size and poisoned after.
+    #[test]
+    fn vmalloc_object_shadow() -> Result {
+        if !cfg!(CONFIG_KASAN_VMALLOC) {
+            // Without KASAN_VMALLOC the vmalloc shadow is not tracked: nothing to check.
+            return Ok(());
+        }
+        let v = VVec::<u8>::with_capacity(5000, GFP_KERNEL)?;
+        let p = v.as_ptr();
+        assert!(!poisoned(p, 5000));
+        assert!(poisoned(p.wrapping_add(5000), 1));
+        let mut buf = [0u8; 32];
+        assert_eq!(bug_type(p.wrapping_add(5000), 1, &mut buf), b"vmalloc-out-of-bounds");
+        Ok(())
+    }
+
+    /// Poison and unpoison round trips at every size around granule edges.
+    #[test]
+    fn poison_unpoison_round_trip() -> Result {
+        let v = KVec::<u8>::with_capacity(64, GFP_KERNEL)?;
+        let p = v.as_ptr();
+        for size in 0..=40usize {
+            // SAFETY: `p..p + 64` is this test's own allocation; it is unpoisoned again below.
+            unsafe {
+                assert!(rkasan_poison(p.cast(), 64, 0xfc));
+                assert!(rkasan_unpoison(p.cast(), size));
+            }
+            assert!(size == 0 || !poisoned(p, size));
+            assert!(poisoned(p.wrapping_add(size), 1));
+        }
+        // SAFETY: As above; restores the object's own shadow before it is freed.
+        assert!(unsafe { rkasan_unpoison(p.cast(), 64) });
+        assert!(!poisoned(p, 64));
+        Ok(())
+    }
+
+    /// Misaligned poisoning is refused and leaves the shadow alone (the C entry warns).
+    #[test]
+    fn misaligned_poison_is_refused() -> Result {
+        let v = KVec::<u8>::with_capacity(64, GFP_KERNEL)?;
+        let p = v.as_ptr();
+        // SAFETY: The calls are refused before touching anything.
+        unsafe {
+            assert!(!rkasan_poison(p.wrapping_add(1).cast(), 8, 0xfc));
+            assert!(!rkasan_poison(p.cast(), 7, 0xfc));
+            assert!(!rkasan_unpoison(p.wrapping_add(3).cast(), 8));
+        }
+        assert!(!poisoned(p, 64));
+        Ok(())
+    }
+
+    /// `kasan.fault=` through the parser `early_kasan_fault()` calls.
+    #[test]
+    fn fault_parameter() {
+        assert_eq!(parse_fault(Some(c"report")), (0, FAULT_REPORT));
+        assert_eq!(parse_fault(Some(c"panic")), (0, FAULT_PANIC));
+        assert_eq!(parse_fault(Some(c"panic_on_write")), (0, FAULT_PANIC_ON_WRITE));
+        let einval = EINVAL.to_errno();
+        for bad in [c"", c"PANIC", c"panic_x", c"report ", c"panic_on_writ"] {
+            assert_eq!(parse_fault(Some(bad)), (einval, FAULT_DEFAULT));
+        }
+        assert_eq!(parse_fault(None), (einval, FAULT_DEFAULT));
+    }
+
+    /// `kasan_multi_shot` is a `__setup` matched by prefix: any value turns it on.
+    #[test]
+    fn multi_shot_parameter() {
+        for arg in [c"", c"=0", c"=1", c"xyz"] {
+            // SAFETY: `arg` is NUL-terminated.
+            assert!(unsafe { rkasan_parse_multi_shot(arg.as_ptr()) });
+        }
+    }
+
+    /// Globals registered by constructors have their redzones poisoned, also on
+    /// ARCH_DEFER_KASAN kernels where those constructors run before `kasan_enabled()`.
+    #[test]
+    fn global_redzone_poisoned() {
+        static GLOBAL: [u8; 3] = [1, 2, 3];
+        let p = core::hint::black_box(GLOBAL.as_ptr());
+        assert!(!poisoned(p, 3));
+        assert!(poisoned(p.wrapping_add(3), 1));
+        let mut buf = [0u8; 32];
+        assert_eq!(bug_type(p.wrapping_add(3), 1, &mut buf), b"global-out-of-bounds");
+    }
+
+    /// KASAN is enabled once tests run, on every configuration; on ARCH_DEFER_KASAN kernels
+    /// that is the static key flipped by `kasan_init_generic()`.
+    #[test]
+    fn kasan_enabled_gate() {
+        // SAFETY: Reads a static key.
+        assert!(unsafe { rkasan_test_kasan_enabled() });
+    }
+}

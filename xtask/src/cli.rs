@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Command-line parsing (by hand: a handful of subcommands and options).
+
+use std::path::PathBuf;
+
+use crate::kunit::{Config, Runtime};
+
+/// Usage text.
+pub const USAGE: &str = "\
+usage: cargo xtask [COMMAND] [OPTIONS]
+
+With no command: setup, source, apply, then build the generic config with the Rust runtime and
+run its KUnit suites (the same as `cargo xtask kunit`).
+
+commands:
+  setup     install the Debian packages and bindgen the kernel build needs (root for apt)
+  source    get Debian's linux-source-7.2 into the cache as a git repository (or adopt --tree)
+  apply     put linux/series on a fresh branch `rkasan` of the tree and check it out
+  export    write branch `rkasan` as a format-patch series into target/rkasan/series/
+  kunit     setup, source, apply, then build and run one config with one runtime
+  matrix    setup, source, apply, then every config with both runtimes; C-vs-Rust table
+  ci        cargo fmt --check, clippy, cargo test, then matrix
+
+options:
+  --tree PATH          use this Linux 7.2 tree instead of the cache's (also: RKASAN_TREE)
+  --config NAME        kunit: generic (default), full or static
+  --runtime NAME       kunit: rust (default) or c
+  --filter GLOB        kunit, matrix: run only the suites/cases matching GLOB (kunit.py's
+                       filter_glob, e.g. kasan or kasan.kmalloc*)
+  --no-apply           kunit, matrix: build the tree as it is (skip setup, source and apply)
+  -j, --jobs N         parallel make jobs (default: the number of CPUs)
+  -h, --help           this help
+
+environment: RKASAN_CACHE (default ~/.cache/rkasan), RKASAN_TREE.";
+
+/// A subcommand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmd {
+    /// `setup`.
+    Setup,
+    /// `source`.
+    Source,
+    /// `apply`.
+    Apply,
+    /// `export`.
+    Export,
+    /// `kunit` (also the default).
+    Kunit,
+    /// `matrix`.
+    Matrix,
+    /// `ci`.
+    Ci,
+    /// `help`, `-h`, `--help`.
+    Help,
+}
+
+/// The parsed command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cli {
+    /// The subcommand.
+    pub cmd: Cmd,
+    /// `--tree`.
+    pub tree: Option<PathBuf>,
+    /// `--config`.
+    pub config: Config,
+    /// `--runtime`.
+    pub runtime: Runtime,
+    /// `--filter`.
+    pub filter: Option<String>,
+    /// `--no-apply`.
+    pub no_apply: bool,
+    /// `--jobs`.
+    pub jobs: Option<usize>,
+}
+
+impl Cli {
+    /// Parses the arguments after the program name.
+    pub fn parse<S: AsRef<str>>(args: &[S]) -> Result<Cli, String> {
+        let mut cli = Cli {
+            cmd: Cmd::Kunit,
+            tree: None,
+            config: Config::Generic,
+            runtime: Runtime::Rust,
+            filter: None,
+            no_apply: false,
+            jobs: None,
+        };
+        let mut cmd: Option<Cmd> = None;
+        let mut config_given = false;
+        let mut runtime_given = false;
+        let mut i = 0;
+        while i < args.len() {
+            let arg = args[i].as_ref();
+            i += 1;
+            let (name, inline) = match arg.split_once('=') {
+                Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
+                _ => (arg, None),
+            };
+            let mut value = |what: &str| -> Result<String, String> {
+                if let Some(v) = inline.clone() {
+                    return Ok(v);
+                }
+                match args.get(i) {
+                    Some(v) if !v.as_ref().starts_with('-') => {
+                        i += 1;
+                        Ok(v.as_ref().to_string())
+                    }
+                    _ => Err(format!("{name} needs a value ({what})")),
+                }
+            };
+            match name {
+                "-h" | "--help" | "help" => cmd = Some(Cmd::Help),
+                "--tree" => cli.tree = Some(PathBuf::from(value("a kernel tree")?)),
+                "--config" => {
+                    let v = value("generic, full or static")?;
+                    cli.config = Config::parse(&v).ok_or_else(|| {
+                        format!("unknown config `{v}`: expected generic, full or static")
+                    })?;
+                    config_given = true;
+                }
+                "--runtime" => {
+                    let v = value("c or rust")?;
+                    cli.runtime = Runtime::parse(&v)
+                        .ok_or_else(|| format!("unknown runtime `{v}`: expected c or rust"))?;
+                    runtime_given = true;
+                }
+                "--filter" => cli.filter = Some(value("a glob such as kasan.kmalloc*")?),
+                "--no-apply" => cli.no_apply = true,
+                "-j" | "--jobs" => {
+                    let v = value("a number")?;
+                    cli.jobs = Some(
+                        v.parse()
+                            .ok()
+                            .filter(|n| *n > 0)
+                            .ok_or_else(|| format!("--jobs: `{v}` is not a positive number"))?,
+                    );
+                }
+                _ if name.starts_with('-') => return Err(format!("unknown option `{arg}`")),
+                _ if cmd.is_none() => {
+                    cmd = Some(match name {
+                        "setup" => Cmd::Setup,
+                        "source" => Cmd::Source,
+                        "apply" => Cmd::Apply,
+                        "export" => Cmd::Export,
+                        "kunit" => Cmd::Kunit,
+                        "matrix" => Cmd::Matrix,
+                        "ci" => Cmd::Ci,
+                        _ => return Err(format!("unknown command `{arg}`")),
+                    })
+                }
+                _ => return Err(format!("unexpected argument `{arg}`")),
+            }
+        }
+        cli.cmd = cmd.unwrap_or(Cmd::Kunit);
+        if cli.cmd != Cmd::Kunit && cli.cmd != Cmd::Help && (config_given || runtime_given) {
+            return Err("--config and --runtime only apply to `kunit`".to_string());
+        }
+        if !matches!(cli.cmd, Cmd::Kunit | Cmd::Matrix | Cmd::Help)
+            && (cli.filter.is_some() || cli.no_apply)
+        {
+            return Err("--filter and --no-apply only apply to `kunit` and `matrix`".to_string());
+        }
+        Ok(cli)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults() {
+        let cli = Cli::parse::<&str>(&[]).unwrap();
+        assert_eq!(cli.cmd, Cmd::Kunit);
+        assert_eq!(cli.config, Config::Generic);
+        assert_eq!(cli.runtime, Runtime::Rust);
+        assert_eq!(cli.tree, None);
+        assert_eq!(cli.filter, None);
+        assert!(!cli.no_apply);
+    }
+
+    #[test]
+    fn kunit_options() {
+        let cli = Cli::parse(&[
+            "kunit",
+            "--config",
+            "static",
+            "--runtime=c",
+            "--filter",
+            "kasan.kmalloc*",
+            "--tree=/src/linux",
+            "-j",
+            "3",
+            "--no-apply",
+        ])
+        .unwrap();
+        assert_eq!(cli.cmd, Cmd::Kunit);
+        assert_eq!(cli.config, Config::Static);
+        assert_eq!(cli.runtime, Runtime::C);
+        assert_eq!(cli.filter.as_deref(), Some("kasan.kmalloc*"));
+        assert_eq!(cli.tree, Some(PathBuf::from("/src/linux")));
+        assert_eq!(cli.jobs, Some(3));
+        assert!(cli.no_apply);
+        // Options before the command work too.
+        let cli = Cli::parse(&["--tree", "t", "source"]).unwrap();
+        assert_eq!(cli.cmd, Cmd::Source);
+        assert_eq!(cli.tree, Some(PathBuf::from("t")));
+    }
+
+    #[test]
+    fn commands() {
+        for (name, cmd) in [
+            ("setup", Cmd::Setup),
+            ("source", Cmd::Source),
+            ("apply", Cmd::Apply),
+            ("export", Cmd::Export),
+            ("kunit", Cmd::Kunit),
+            ("matrix", Cmd::Matrix),
+            ("ci", Cmd::Ci),
+            ("help", Cmd::Help),
+            ("--help", Cmd::Help),
+        ] {
+            assert_eq!(Cli::parse(&[name]).unwrap().cmd, cmd);
+        }
+    }
+
+    #[test]
+    fn bad_input() {
+        let err = |args: &[&str]| Cli::parse(args).unwrap_err();
+        assert_eq!(
+            err(&["kunit", "--config", "sw_tags"]),
+            "unknown config `sw_tags`: expected generic, full or static"
+        );
+        assert_eq!(
+            err(&["--runtime=go"]),
+            "unknown runtime `go`: expected c or rust"
+        );
+        assert_eq!(err(&["frobnicate"]), "unknown command `frobnicate`");
+        assert_eq!(err(&["kunit", "--verbose"]), "unknown option `--verbose`");
+        assert_eq!(err(&["kunit", "matrix"]), "unexpected argument `matrix`");
+        assert!(err(&["kunit", "--config"]).contains("needs a value"));
+        assert!(err(&["kunit", "--config", "--runtime", "c"]).contains("needs a value"));
+        assert!(err(&["-j", "0"]).contains("not a positive number"));
+        assert!(err(&["matrix", "--runtime", "c"]).contains("only apply to `kunit`"));
+        assert!(err(&["apply", "--filter", "x"]).contains("only apply"));
+    }
+}

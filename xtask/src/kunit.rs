@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `cargo xtask kunit`: builds a UML kernel with kunit.py for one configuration and runtime,
+//! runs its KUnit suites, saves the console and results, and prints the result table.
+
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::results::{parse_ktap, Results};
+use crate::setup;
+use crate::tree::Tree;
+use crate::util::{self, bail, Context, Result, Step};
+
+/// A kunitconfig of `linux/kunitconfigs/`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Config {
+    /// Generic KASAN with its defaults (inline checks).
+    Generic,
+    /// Generic KASAN, outline checks, vmalloc, extra info, SMP with 2 CPUs.
+    Full,
+    /// `full` without SMP, plus `STATIC_LINK` (UML defers enabling KASAN).
+    Static,
+}
+
+impl Config {
+    /// Every configuration, in matrix order.
+    pub const ALL: [Config; 3] = [Config::Generic, Config::Full, Config::Static];
+
+    /// Its name (and file name without `.config`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Config::Generic => "generic",
+            Config::Full => "full",
+            Config::Static => "static",
+        }
+    }
+
+    /// Parses a name.
+    pub fn parse(s: &str) -> Option<Config> {
+        Config::ALL.into_iter().find(|c| c.name() == s)
+    }
+
+    /// The kunitconfig fragment.
+    pub fn fragment(self) -> PathBuf {
+        util::workspace_root()
+            .join("linux/kunitconfigs")
+            .join(format!("{}.config", self.name()))
+    }
+}
+
+impl fmt::Display for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which KASAN runtime the kernel is built with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Runtime {
+    /// Upstream's C runtime (`CONFIG_KASAN_RUST` not set).
+    C,
+    /// rkasan (`CONFIG_KASAN_RUST=y`).
+    Rust,
+}
+
+impl Runtime {
+    /// Both, in the order the matrix builds them.
+    pub const ALL: [Runtime; 2] = [Runtime::C, Runtime::Rust];
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Runtime::C => "c",
+            Runtime::Rust => "rust",
+        }
+    }
+
+    /// Parses a name.
+    pub fn parse(s: &str) -> Option<Runtime> {
+        Runtime::ALL.into_iter().find(|r| r.name() == s)
+    }
+
+    /// The `--kconfig_add` that selects it.
+    fn kconfig(self) -> &'static str {
+        match self {
+            Runtime::C => "# CONFIG_KASAN_RUST is not set",
+            Runtime::Rust => "CONFIG_KASAN_RUST=y",
+        }
+    }
+}
+
+impl fmt::Display for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// True when the tree's lib/Kconfig.kasan has `config KASAN_RUST`.
+pub fn has_kasan_rust(tree: &Tree) -> Result<bool> {
+    let kconfig = util::read(&tree.path.join("lib/Kconfig.kasan"))?;
+    Ok(kconfig_has(&kconfig, "KASAN_RUST"))
+}
+
+fn kconfig_has(text: &str, symbol: &str) -> bool {
+    text.lines().any(|l| {
+        let mut words = l.split_whitespace();
+        matches!(words.next(), Some("config" | "menuconfig")) && words.next() == Some(symbol)
+    })
+}
+
+/// The error when the Rust runtime is asked for but the tree cannot build it.
+pub fn no_kasan_rust(tree: &Tree) -> util::Error {
+    util::Error(format!(
+        "the Rust runtime is not available in {}: lib/Kconfig.kasan has no `config KASAN_RUST` \
+         (the patch adding it is not in linux/series yet). Not falling back to C: use --runtime c \
+         to test the C runtime.",
+        tree.path.display()
+    ))
+}
+
+/// What one run left behind.
+pub struct Outcome {
+    /// Its results.
+    pub results: Results,
+    /// `target/rkasan/<config>-<runtime>/`.
+    pub dir: PathBuf,
+}
+
+/// The build directory of `config`, shared by both runtimes. It remembers the tree it was
+/// built from and is emptied when the tree changes.
+fn build_dir(tree: &Tree, config: Config) -> Result<PathBuf> {
+    let dir = util::cache_dir()?.join("build").join(config.name());
+    let marker = dir.join(".rkasan-srctree");
+    let src = fs::canonicalize(&tree.path)
+        .unwrap_or_else(|_| tree.path.clone())
+        .to_string_lossy()
+        .into_owned();
+    if dir.exists() && fs::read_to_string(&marker).ok().as_deref() != Some(src.as_str()) {
+        eprintln!(
+            "    {} was built from another tree: starting it afresh",
+            dir.display()
+        );
+        fs::remove_dir_all(&dir).context(format!("cannot remove {}", dir.display()))?;
+    }
+    util::mkdir(&dir)?;
+    util::write(&marker, &src)?;
+    Ok(dir)
+}
+
+/// kunit.py with the arguments every subcommand shares.
+fn kunit_py(tree: &Tree, sub: &str, config: Config, runtime: Runtime, dir: &Path) -> Command {
+    let mut cmd = Command::new("python3");
+    setup::kernel_env(&mut cmd)
+        .current_dir(&tree.path)
+        .arg(tree.path.join("tools/testing/kunit/kunit.py"))
+        .arg(sub)
+        .arg("--arch=um")
+        .arg(format!("--kunitconfig={}", config.fragment().display()))
+        .arg(format!("--kconfig_add={}", runtime.kconfig()))
+        .arg(format!("--build_dir={}", dir.display()));
+    cmd
+}
+
+/// Builds and runs one configuration with one runtime.
+pub fn run(
+    tree: &Tree,
+    config: Config,
+    runtime: Runtime,
+    filter: Option<&str>,
+    jobs: usize,
+) -> Result<Outcome> {
+    tree.version()?;
+    if runtime == Runtime::Rust && !has_kasan_rust(tree)? {
+        return Err(no_kasan_rust(tree));
+    }
+    let fragment = config.fragment();
+    if !fragment.is_file() {
+        bail!("no kunitconfig at {}", fragment.display());
+    }
+    let build = build_dir(tree, config)?;
+    let out = util::out_dir().join(format!("{config}-{runtime}"));
+    if out.exists() {
+        fs::remove_dir_all(&out).context(format!("cannot remove {}", out.display()))?;
+    }
+    util::mkdir(&out)?;
+
+    let build_log = out.join("build.log");
+    let step = Step::start(
+        format!("build: {config} config, {runtime} runtime"),
+        Some(&format!(
+            "build dir: {}\n    log: {}",
+            build.display(),
+            build_log.display()
+        )),
+    );
+    let mut cmd = kunit_py(tree, "build", config, runtime, &build);
+    for opt in setup::make_options()? {
+        cmd.arg(format!("--make_options={opt}"));
+    }
+    cmd.arg(format!("--jobs={jobs}"));
+    util::run_logged(&mut cmd, &build_log)?;
+    let dot_config = util::read(&build.join(".config"))?;
+    let rust_on = dot_config.lines().any(|l| l == "CONFIG_KASAN_RUST=y");
+    match runtime {
+        Runtime::Rust if !rust_on => bail!(
+            "{}/.config does not have CONFIG_KASAN_RUST=y (unmet dependencies?); see {}",
+            build.display(),
+            build_log.display()
+        ),
+        Runtime::C if rust_on => bail!(
+            "{}/.config has CONFIG_KASAN_RUST=y for a C-runtime build; see {}",
+            build.display(),
+            build_log.display()
+        ),
+        _ => {}
+    }
+    step.done();
+
+    let run_log = out.join("run.log");
+    let json = out.join("results.json");
+    let step = Step::start(
+        format!("run: {config} config, {runtime} runtime"),
+        Some(&format!("log: {}", run_log.display())),
+    );
+    let console = build.join("test.log");
+    let _ = fs::remove_file(&console);
+    let mut cmd = kunit_py(tree, "exec", config, runtime, &build);
+    cmd.arg(format!("--json={}", json.display()));
+    if let Some(glob) = filter {
+        cmd.arg(glob);
+    }
+    // kunit.py exits 1 when a test fails: the results decide, not its status.
+    let status = util::spawn_logged(&mut cmd, &run_log)?;
+    if console.is_file() {
+        fs::copy(&console, out.join("console.log"))
+            .context(format!("cannot copy {}", console.display()))?;
+    }
+    if !json.is_file() {
+        return Err(util::failed(&cmd, &status.to_string(), &run_log));
+    }
+    step.done();
+    let mut results = Results::from_kunit_json(&util::read(&json)?)
+        .map_err(|e| util::Error(format!("{}: {e}", json.display())))?;
+    let raw = fs::read(out.join("console.log")).unwrap_or_default();
+    results.merge_console(&parse_ktap(&String::from_utf8_lossy(&raw)));
+    Ok(Outcome { results, dir: out })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        for c in Config::ALL {
+            assert_eq!(Config::parse(c.name()), Some(c));
+            assert!(c.fragment().is_file(), "{}", c.fragment().display());
+        }
+        for r in Runtime::ALL {
+            assert_eq!(Runtime::parse(r.name()), Some(r));
+        }
+        assert_eq!(Config::parse("sw_tags"), None);
+        assert_eq!(Runtime::parse("C"), None);
+    }
+
+    #[test]
+    fn kconfig_symbol() {
+        let text = "config KASAN_GENERIC\n\tbool \"Generic\"\n\nconfig KASAN_RUST\n\tbool\n";
+        assert!(kconfig_has(text, "KASAN_RUST"));
+        assert!(kconfig_has(text, "KASAN_GENERIC"));
+        assert!(!kconfig_has(
+            "\tdepends on KASAN_RUST\nconfig KASAN_RUSTY\n",
+            "KASAN_RUST"
+        ));
+    }
+}

@@ -1,0 +1,463 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `cargo xtask matrix`: every configuration with both runtimes, one side-by-side table of every
+//! test case, and the regression rule: a case that passes with C must pass with Rust.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::kunit::{self, Config, Runtime};
+use crate::results::{Counts, Results, Status};
+use crate::tree::Tree;
+use crate::util::{self, Result};
+
+/// How one (configuration, runtime) run went.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "state", content = "detail")]
+pub enum RunState {
+    /// It ran; its results count.
+    Ran,
+    /// The runtime is not in the tree yet (Rust without `config KASAN_RUST`).
+    NotAvailable,
+    /// Building or running failed.
+    Failed(String),
+}
+
+/// One (configuration, runtime) run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Run {
+    /// The configuration's name.
+    pub config: &'static str,
+    /// The runtime's name.
+    pub runtime: &'static str,
+    /// How it went.
+    pub state: RunState,
+    /// Its counts (zero unless it ran).
+    pub counts: Counts,
+    /// Its results.
+    #[serde(skip)]
+    pub results: Results,
+}
+
+/// One cell of the side-by-side table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cell {
+    /// The case ran with this verdict.
+    Result(Status),
+    /// The run happened, but without this case (or the run failed).
+    Missing,
+    /// The runtime is not available yet.
+    NotAvailable,
+}
+
+impl Cell {
+    fn word(self) -> &'static str {
+        match self {
+            Cell::Result(s) => s.word(),
+            Cell::Missing => "-",
+            Cell::NotAvailable => "n/a",
+        }
+    }
+}
+
+/// The regression rule: a case that passes with C and does not pass with Rust. A Rust runtime
+/// that is not available yet regresses nothing; a missing result (a crash, a failed build) does.
+pub fn is_regression(c: Cell, rust: Cell) -> bool {
+    c == Cell::Result(Status::Pass)
+        && rust != Cell::Result(Status::Pass)
+        && rust != Cell::NotAvailable
+}
+
+/// One row: a case in one configuration, C beside Rust.
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    /// `suite.case`.
+    pub case: String,
+    /// The configuration.
+    pub config: &'static str,
+    /// The C result (`PASS`, `FAIL`, `SKIP`, `ERROR`, `-` missing, `n/a`).
+    pub c: &'static str,
+    /// The Rust result.
+    pub rust: &'static str,
+    /// True when C passes and Rust does not.
+    pub regression: bool,
+}
+
+/// The whole matrix.
+#[derive(Clone, Debug, Serialize)]
+pub struct Matrix {
+    /// The tree it ran on.
+    pub tree: String,
+    /// Every run.
+    pub runs: Vec<Run>,
+    /// Every case of every configuration.
+    pub rows: Vec<Row>,
+}
+
+fn cell(run: Option<&Run>, suite: &str, case: &str) -> Cell {
+    let Some(run) = run else {
+        return Cell::Missing;
+    };
+    if run.state == RunState::NotAvailable {
+        return Cell::NotAvailable;
+    }
+    run.results
+        .suites
+        .iter()
+        .filter(|s| s.name == suite)
+        .flat_map(|s| &s.cases)
+        .find(|c| c.name == case)
+        .map_or(Cell::Missing, |c| Cell::Result(c.status))
+}
+
+impl Matrix {
+    /// Builds the rows from the runs: for each configuration, every case either runtime ran.
+    pub fn new(tree: String, runs: Vec<Run>) -> Matrix {
+        let mut rows = Vec::new();
+        for config in Config::ALL {
+            let find = |rt: Runtime| {
+                runs.iter()
+                    .find(|r| r.config == config.name() && r.runtime == rt.name())
+            };
+            let (c_run, rust_run) = (find(Runtime::C), find(Runtime::Rust));
+            if c_run.is_none() && rust_run.is_none() {
+                continue;
+            }
+            // Cases in the order C ran them, then any only Rust ran.
+            let mut cases: Vec<(String, String)> = Vec::new();
+            for run in [c_run, rust_run].into_iter().flatten() {
+                for s in &run.results.suites {
+                    for c in &s.cases {
+                        let key = (s.name.clone(), c.name.clone());
+                        if !cases.contains(&key) {
+                            cases.push(key);
+                        }
+                    }
+                }
+            }
+            for (suite, case) in cases {
+                let c = cell(c_run, &suite, &case);
+                let rust = cell(rust_run, &suite, &case);
+                rows.push(Row {
+                    case: format!("{suite}.{case}"),
+                    config: config.name(),
+                    c: c.word(),
+                    rust: rust.word(),
+                    regression: is_regression(c, rust),
+                });
+            }
+        }
+        Matrix { tree, runs, rows }
+    }
+
+    /// Rows where C passes and Rust does not.
+    pub fn regressions(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(|r| r.regression)
+    }
+
+    /// Runs that failed to build or run.
+    pub fn failed_runs(&self) -> impl Iterator<Item = &Run> {
+        self.runs
+            .iter()
+            .filter(|r| matches!(r.state, RunState::Failed(_)))
+    }
+
+    /// The configurations present, in order.
+    fn configs(&self) -> Vec<&'static str> {
+        Config::ALL
+            .iter()
+            .map(|c| c.name())
+            .filter(|c| self.runs.iter().any(|r| r.config == *c))
+            .collect()
+    }
+
+    /// The side-by-side table: one line per case, `C | Rust` per configuration. `markdown`
+    /// selects a Markdown table instead of aligned text.
+    pub fn table(&self, markdown: bool) -> String {
+        let configs = self.configs();
+        let mut cases: Vec<&str> = Vec::new();
+        for r in &self.rows {
+            if !cases.contains(&r.case.as_str()) {
+                cases.push(&r.case);
+            }
+        }
+        let mut header = vec!["case".to_string()];
+        for c in &configs {
+            header.push(format!("{c} C"));
+            header.push(format!("{c} Rust"));
+        }
+        let mut lines: Vec<Vec<String>> = Vec::new();
+        for case in &cases {
+            let mut line = vec![case.to_string()];
+            for c in &configs {
+                match self.rows.iter().find(|r| r.case == *case && r.config == *c) {
+                    Some(r) => {
+                        line.push(r.c.to_string());
+                        let mark = if r.regression { " !" } else { "" };
+                        line.push(format!("{}{mark}", r.rust));
+                    }
+                    None => line.extend(["-".to_string(), "-".to_string()]),
+                }
+            }
+            lines.push(line);
+        }
+        let mut totals = vec!["pass/fail/skip".to_string()];
+        for c in &configs {
+            for rt in Runtime::ALL {
+                let run = self
+                    .runs
+                    .iter()
+                    .find(|r| r.config == *c && r.runtime == rt.name());
+                totals.push(match run.map(|r| &r.state) {
+                    Some(RunState::Ran) => {
+                        let n = run.map(|r| r.counts).unwrap_or_default();
+                        format!("{}/{}/{}", n.pass, n.fail, n.skip)
+                    }
+                    Some(RunState::NotAvailable) => "n/a".to_string(),
+                    Some(RunState::Failed(_)) => "failed".to_string(),
+                    None => "-".to_string(),
+                });
+            }
+        }
+        lines.push(totals);
+        let mut out = String::new();
+        if markdown {
+            let row = |cells: &[String]| format!("| {} |\n", cells.join(" | "));
+            out.push_str(&row(&header));
+            let mut sep = vec!["---".to_string()];
+            sep.extend(std::iter::repeat_n(":---:".to_string(), header.len() - 1));
+            out.push_str(&row(&sep));
+            for l in &lines {
+                out.push_str(&row(l));
+            }
+        } else {
+            let widths: Vec<usize> = (0..header.len())
+                .map(|i| {
+                    lines
+                        .iter()
+                        .chain([&header])
+                        .map(|l| l[i].len())
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            let row = |cells: &[String]| {
+                let mut s = String::new();
+                for (i, cell) in cells.iter().enumerate() {
+                    if i == 0 {
+                        let _ = write!(s, "{cell:<w$}", w = widths[0]);
+                    } else {
+                        let _ = write!(s, "  {cell:<w$}", w = widths[i]);
+                    }
+                }
+                s.trim_end().to_string() + "\n"
+            };
+            out.push_str(&row(&header));
+            for (i, l) in lines.iter().enumerate() {
+                if i + 1 == lines.len() {
+                    out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 2 * widths.len()));
+                    out.push('\n');
+                }
+                out.push_str(&row(l));
+            }
+        }
+        out
+    }
+
+    /// The verdict below the table.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        for run in &self.runs {
+            match &run.state {
+                RunState::NotAvailable => {
+                    let _ = writeln!(
+                        out,
+                        "{} {}: n/a (no config KASAN_RUST in the tree yet; only C counts)",
+                        run.config, run.runtime
+                    );
+                }
+                RunState::Failed(why) => {
+                    let _ = writeln!(out, "{} {}: FAILED: {why}", run.config, run.runtime);
+                }
+                RunState::Ran => {}
+            }
+        }
+        let regressions: Vec<&Row> = self.regressions().collect();
+        if regressions.is_empty() {
+            out.push_str("no regressions: every case that passes with C passes with Rust\n");
+        } else {
+            let _ = writeln!(
+                out,
+                "{} regression(s): passes with C, not with Rust:",
+                regressions.len()
+            );
+            for r in regressions {
+                let _ = writeln!(out, "  {} {}: Rust {}", r.config, r.case, r.rust);
+            }
+        }
+        out
+    }
+
+    /// Writes `matrix.json` and `matrix.md` into `target/rkasan/`.
+    pub fn write(&self) -> Result<()> {
+        let dir = util::out_dir();
+        let json = serde_json::to_string_pretty(self)
+            .map_err(|e| util::Error(format!("cannot encode matrix.json: {e}")))?;
+        util::write(&dir.join("matrix.json"), json + "\n")?;
+        let md = format!(
+            "# rkasan matrix\n\nTree: `{}`. `!` marks a regression: the case passes with C and \
+             not with Rust; `n/a`: the runtime is not in the tree yet; `-`: no result.\n\n{}\n{}",
+            self.tree,
+            self.table(true),
+            self.summary()
+        );
+        util::write(&dir.join("matrix.md"), md)?;
+        Ok(())
+    }
+}
+
+/// Runs the whole matrix (per configuration C then Rust, so each build dir is rebuilt
+/// incrementally once per runtime) and reports. Returns true when it found no regression and
+/// every run that should happen did.
+pub fn matrix(tree: &Tree, filter: Option<&str>, jobs: usize) -> Result<bool> {
+    let rust_available = kunit::has_kasan_rust(tree)?;
+    let mut runs = Vec::new();
+    for config in Config::ALL {
+        for runtime in Runtime::ALL {
+            let mut run = Run {
+                config: config.name(),
+                runtime: runtime.name(),
+                state: RunState::Ran,
+                counts: Counts::default(),
+                results: Results::default(),
+            };
+            if runtime == Runtime::Rust && !rust_available {
+                run.state = RunState::NotAvailable;
+                eprintln!("==> {config} rust: n/a (lib/Kconfig.kasan has no config KASAN_RUST)");
+            } else {
+                match kunit::run(tree, config, runtime, filter, jobs) {
+                    Ok(outcome) => {
+                        run.counts = outcome.results.counts();
+                        let c = run.counts;
+                        eprintln!(
+                            "    {config} {runtime}: {} pass / {} fail / {} skip",
+                            c.pass, c.fail, c.skip
+                        );
+                        run.results = outcome.results;
+                    }
+                    Err(e) => {
+                        eprintln!("error: {config} {runtime}: {e}");
+                        run.state = RunState::Failed(e.0.lines().next().unwrap_or("").into());
+                    }
+                }
+            }
+            runs.push(run);
+        }
+    }
+    let m = Matrix::new(tree.path.display().to_string(), runs);
+    m.write()?;
+    println!("{}", m.table(false));
+    print!("{}", m.summary());
+    println!(
+        "matrix: {} and {}",
+        util::out_dir().join("matrix.md").display(),
+        util::out_dir().join("matrix.json").display()
+    );
+    Ok(m.regressions().next().is_none() && m.failed_runs().next().is_none())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::{parse_ktap, Case, Suite};
+
+    #[test]
+    fn regression_rule() {
+        use Cell::*;
+        use Status::*;
+        assert!(!is_regression(Result(Pass), Result(Pass)));
+        assert!(is_regression(Result(Pass), Result(Fail)));
+        assert!(is_regression(Result(Pass), Result(Skip)));
+        assert!(is_regression(Result(Pass), Result(Error)));
+        assert!(is_regression(Result(Pass), Missing));
+        assert!(!is_regression(Result(Pass), NotAvailable));
+        assert!(!is_regression(Result(Fail), Result(Fail)));
+        assert!(!is_regression(Result(Fail), Result(Pass)));
+        assert!(!is_regression(Result(Skip), Result(Fail)));
+        assert!(!is_regression(Missing, Result(Fail)));
+    }
+
+    fn run(config: &'static str, runtime: &'static str, results: Results) -> Run {
+        Run {
+            config,
+            runtime,
+            state: RunState::Ran,
+            counts: results.counts(),
+            results,
+        }
+    }
+
+    fn recorded(config: &str) -> Results {
+        let path = util::workspace_root()
+            .join("xtask/tests/data")
+            .join(format!("c-runtime-{config}.console.log"));
+        parse_ktap(&std::fs::read_to_string(path).unwrap())
+    }
+
+    #[test]
+    fn rust_not_available_counts_only_c() {
+        let mut na = run("generic", "rust", Results::default());
+        na.state = RunState::NotAvailable;
+        let m = Matrix::new(
+            "t".into(),
+            vec![run("generic", "c", recorded("generic")), na],
+        );
+        assert_eq!(m.rows.len(), 76);
+        assert!(m.rows.iter().all(|r| r.rust == "n/a"));
+        assert_eq!(m.regressions().count(), 0);
+        let table = m.table(false);
+        assert!(table.starts_with("case"), "{table}");
+        assert!(table.contains("kasan.kasan_strings"));
+        assert!(table.lines().last().unwrap().contains("61/1/14"));
+        assert!(m.summary().contains("no regressions"));
+    }
+
+    #[test]
+    fn rust_regressions_are_found() {
+        // Rust = C, except kmalloc_oob_right fails and kasan_strings passes.
+        let c = recorded("full");
+        let mut rust = c.clone();
+        for case in &mut rust.suites[0].cases {
+            match case.name.as_str() {
+                "kmalloc_oob_right" => case.status = Status::Fail,
+                "kasan_strings" => case.status = Status::Pass,
+                _ => {}
+            }
+        }
+        rust.suites[0].cases.retain(|c| c.name != "rust_uaf");
+        rust.suites.push(Suite {
+            name: "rkasan".into(),
+            cases: vec![Case {
+                name: "shadow".into(),
+                status: Status::Pass,
+                failure: None,
+            }],
+        });
+        let m = Matrix::new(
+            "t".into(),
+            vec![run("full", "c", c), run("full", "rust", rust)],
+        );
+        let regressed: Vec<&str> = m.regressions().map(|r| r.case.as_str()).collect();
+        assert_eq!(regressed, ["kasan.kmalloc_oob_right", "kasan.rust_uaf"]);
+        let md = m.table(true);
+        assert!(md.starts_with("| case | full C | full Rust |\n| --- | :---: | :---: |\n"));
+        assert!(md.contains("| kasan.kmalloc_oob_right | PASS | FAIL ! |"));
+        assert!(md.contains("| kasan.rust_uaf | PASS | - ! |"));
+        assert!(md.contains("| rkasan.shadow | - | PASS |"));
+        assert!(m.summary().contains("2 regression(s)"));
+        let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(json["runs"][0]["state"]["state"], "ran");
+        assert_eq!(json["rows"][0]["c"], "PASS");
+    }
+}
