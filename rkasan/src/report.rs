@@ -311,14 +311,24 @@ pub struct SlabObject<'a> {
     pub object_size: u32,
 }
 
-/// An allocation or free track: `struct kasan_track` without the `CONFIG_KASAN_EXTRA_INFO`
-/// fields.
+/// An allocation or free track: `struct kasan_track` of mm/kasan/kasan.h.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Track {
     /// PID of the task that allocated or freed.
     pub pid: u32,
     /// Stack depot handle (`depot_stack_handle_t`), 0 if none.
     pub stack: u32,
+    /// The `CONFIG_KASAN_EXTRA_INFO` fields, when the kernel records them.
+    pub extra: Option<TrackExtra>,
+}
+
+/// The `CONFIG_KASAN_EXTRA_INFO` fields of `struct kasan_track`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TrackExtra {
+    /// The CPU the allocation or free ran on.
+    pub cpu: u32,
+    /// `local_clock() >> 9`, as `save_extra_info()` in mm/kasan/common.c stores it.
+    pub timestamp: u64,
 }
 
 /// Everything a report says: `struct kasan_report_info` of mm/kasan/kasan.h.
@@ -500,15 +510,31 @@ pub fn print_error_description<W: Write>(
 
 /// Writes an allocation or free track.
 ///
-/// Follows `print_track()` in mm/kasan/report.c (without `CONFIG_KASAN_EXTRA_INFO`):
-/// `<prefix> by task <pid>:` and the stack trace, or `(stack is not available)`.
+/// Follows `print_track()` in mm/kasan/report.c: `<prefix> by task <pid>:`, or with
+/// `CONFIG_KASAN_EXTRA_INFO` `<prefix> by task <pid> on cpu <cpu> at <sec>.<usec>s:`, then the
+/// stack trace, or `(stack is not available)`.
 pub fn print_track<W: Write, E: ReportEnv>(
     w: &mut W,
     env: &mut E,
     track: &Track,
     prefix: &str,
 ) -> fmt::Result {
-    writeln!(w, "{} by task {}:", prefix, track.pid)?;
+    match track.extra {
+        Some(extra) => {
+            // Upstream: ts_nsec = timestamp << 9; rem_usec = do_div(ts_nsec, NSEC_PER_SEC) / 1000.
+            let ts_nsec = extra.timestamp.wrapping_shl(9);
+            writeln!(
+                w,
+                "{} by task {} on cpu {} at {}.{:06}s:",
+                prefix,
+                track.pid,
+                extra.cpu as i32,
+                ts_nsec / 1_000_000_000,
+                ts_nsec % 1_000_000_000 / 1000
+            )?;
+        }
+        None => writeln!(w, "{} by task {}:", prefix, track.pid)?,
+    }
     if track.stack != 0 {
         env.stack_depot_print(w, track.stack)
     } else {

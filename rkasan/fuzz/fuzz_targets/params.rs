@@ -50,10 +50,7 @@ fuzz_target!(|data: &[u8]| {
             if let Ok(o) = order {
                 assert_eq!(o as usize, n);
             }
-            assert_eq!(
-                quarantine,
-                Ok(rkasan::quarantine::QuarantineSize::Bytes(n))
-            );
+            assert_eq!(quarantine, Ok(rkasan::quarantine::QuarantineSize::Bytes(n)));
         }
         Err(e) => {
             assert_eq!(sample, Err(e));

@@ -37,6 +37,41 @@ void rkasan_set_shadow(void *shadow, u8 value, size_t size);
 int rkasan_parse_fault(const char *arg, int *mode);
 bool rkasan_parse_multi_shot(const char *arg);
 
+/* Reports (CONFIG_KASAN_RUST_REPORT). */
+
+/* Room for sprint_symbol(): report.c asserts KSYM_SYMBOL_LEN fits. */
+#define RKASAN_KSYM_SYMBOL_LEN 768
+
+/* struct kasan_track, flattened for Rust. */
+struct rkasan_track {
+	u32 pid;
+	u32 stack;
+	bool has_extra;		/* cpu and timestamp are set (CONFIG_KASAN_EXTRA_INFO) */
+	u32 cpu;
+	u64 timestamp;
+};
+
+/* The slab object a bad address belongs to, and its tracks. */
+struct rkasan_report_object {
+	const void *object;
+	const char *cache_name;
+	unsigned int object_size;
+	struct rkasan_track alloc;
+	struct rkasan_track free;
+	u32 aux_stack[2];
+};
+
+bool rkasan_report(const void *addr, size_t size, bool is_write,
+		   unsigned long ip, int type);
+bool rkasan_report_start(bool access, unsigned long *flags);
+void rkasan_report_end(unsigned long *flags, const void *addr, bool is_write);
+bool rkasan_report_find_object(const void *addr,
+			       struct rkasan_report_object *obj);
+void rkasan_report_dump_stack(void);
+void rkasan_report_describe_address(const void *addr);
+void rkasan_report_task(const char **comm, int *pid);
+int rkasan_report_symbol(char *buf, unsigned long ip);
+
 /* Queries that make no report, for the KUnit tests (CONFIG_KASAN_RUST_KUNIT_TEST). */
 bool rkasan_is_poisoned(const void *addr, size_t size);
 size_t rkasan_bug_type(const void *addr, size_t size, char *buf, size_t len);

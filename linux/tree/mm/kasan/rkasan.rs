@@ -6,8 +6,9 @@
 //! crate, copied here unchanged: the logic of each KASAN component, independent of the kernel.
 //! The `kernel_*` modules are the glue that puts that logic behind the C ABI of the runtime:
 //! [`kernel_shadow`] maps it onto the real shadow, [`kernel_generic`] exports the check and
-//! poison paths called by `mm/kasan/rkasan_entry.c`, [`kernel_params`] parses the boot
-//! parameters for the handlers in `mm/kasan/report.c`.
+//! poison paths called by `mm/kasan/rkasan_entry.c`, `kernel_report` decides and prints
+//! reports, [`kernel_params`] parses the boot parameters for the handlers in
+//! `mm/kasan/report.c`.
 //!
 //! The object is built without KASAN instrumentation (`KASAN_SANITIZE := n` in the Makefile):
 //! it runs on the hot path of every instrumented access and must neither recurse into KASAN nor
@@ -39,3 +40,6 @@ pub mod kernel_shadow;
 #[cfg(CONFIG_KASAN_RUST_SHADOW)]
 #[path = "rkasan/kernel_generic.rs"]
 pub mod kernel_generic;
+#[cfg(CONFIG_KASAN_RUST_REPORT)]
+#[path = "rkasan/kernel_report.rs"]
+pub mod kernel_report;

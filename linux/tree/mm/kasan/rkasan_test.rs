@@ -9,7 +9,8 @@
 //! uses, and the `kasan_enabled()` gate. The runtime is reached through the functions
 //! `mm/kasan/rkasan_entry.c` exports for KUnit.
 
-use core::ffi::{c_char, c_int, c_void};
+use core::ffi::c_void;
+use kernel::ffi::{c_char, c_int};
 use kernel::error::code::EINVAL;
 use kernel::prelude::*;
 
@@ -45,7 +46,7 @@ fn bug_type(p: *const u8, size: usize, buf: &mut [u8; 32]) -> &[u8] {
 
 fn parse_fault(arg: Option<&core::ffi::CStr>) -> (c_int, c_int) {
     let mut mode = FAULT_DEFAULT;
-    let arg = arg.map_or(core::ptr::null(), |a| a.as_ptr());
+    let arg = arg.map_or(core::ptr::null(), |a| a.as_char_ptr());
     // SAFETY: `arg` is null or a NUL-terminated string, `mode` a valid `int`.
     let ret = unsafe { rkasan_parse_fault(arg, &mut mode) };
     (ret, mode)
@@ -153,7 +154,7 @@ mod tests {
     fn multi_shot_parameter() {
         for arg in [c"", c"=0", c"=1", c"xyz"] {
             // SAFETY: `arg` is NUL-terminated.
-            assert!(unsafe { rkasan_parse_multi_shot(arg.as_ptr()) });
+            assert!(unsafe { rkasan_parse_multi_shot(arg.as_char_ptr()) });
         }
     }
 

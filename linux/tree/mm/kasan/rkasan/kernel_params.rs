@@ -8,7 +8,9 @@
 //! print upstream's `Malformed early option` warning, and the setting keeps its default.
 
 use crate::params::{self, KasanArgFault};
-use core::ffi::{c_char, c_int, CStr};
+use core::ffi::CStr;
+use kernel::ffi::{c_char, c_int};
+use kernel::str::CStrExt;
 
 /// The bytes of a handler's argument: `None` when the option had no `=value` (`arg == NULL`).
 ///
@@ -20,7 +22,7 @@ unsafe fn arg_bytes<'a>(arg: *const c_char) -> Option<&'a [u8]> {
         return None;
     }
     // SAFETY: Non-null, and NUL-terminated per the caller.
-    Some(unsafe { CStr::from_ptr(arg) }.to_bytes())
+    Some(unsafe { CStr::from_char_ptr(arg) }.to_bytes())
 }
 
 /// `early_kasan_fault()`: parses `kasan.fault=report|panic|panic_on_write`.
@@ -67,7 +69,7 @@ const MULTI_SHOT: &[u8] = b"kasan_multi_shot";
 #[no_mangle]
 pub unsafe extern "C" fn rkasan_parse_multi_shot(rest: *const c_char) -> bool {
     let mut line = [0u8; 64];
-    let mut len = 0;
+    let mut len: usize = 0;
     // SAFETY: Guaranteed by the caller.
     let rest = unsafe { arg_bytes(rest) }.unwrap_or(&[]);
     for (slot, byte) in line.iter_mut().zip(MULTI_SHOT.iter().chain(rest.iter())) {
