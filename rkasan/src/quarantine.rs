@@ -85,6 +85,9 @@ unsafe impl Sync for QNode {}
 /// 3. Every node in the list is valid for reads and writes, does not move, and its `next` field
 ///    is read and written only through this list, for as long as it is in the list.
 /// 4. `bytes` is the wrapping sum of the sizes the nodes were put (or re-put) with.
+///
+/// All-zero bytes are a valid `QList`, equal to [`QList::new()`]: every field is a raw pointer
+/// or an integer. The kernel glue keeps lists in zero-initialised per-CPU storage.
 pub struct QList {
     head: *mut QNode,
     tail: *mut QNode,
@@ -344,6 +347,10 @@ pub enum PutOutcome {
 /// `mm/kasan/quarantine.c`.
 ///
 /// The glue keeps one per CPU and uses it with interrupts disabled, as upstream.
+///
+/// All-zero bytes are a valid `CpuQuarantine`, equal to [`CpuQuarantine::new()`] (empty, online,
+/// no puts): every field is a [`QList`], an integer or a `bool`. The kernel glue keeps the queues
+/// in zero-initialised per-CPU storage.
 pub struct CpuQuarantine {
     q: QList,
     offline: bool,

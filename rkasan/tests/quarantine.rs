@@ -357,6 +357,26 @@ fn limits_follow_kasan_quarantine_reduce() {
     assert_eq!(totalram_bytes(usize::MAX, 12), usize::MAX << 12);
 }
 
+/// The kernel keeps queues and lists in zero-initialised per-CPU storage: zero is `new()`.
+#[test]
+fn zeroed_is_new() {
+    // SAFETY: Documented: all-zero bytes are a valid `QList` and `CpuQuarantine`.
+    let (mut l, mut c): (QList, CpuQuarantine) = unsafe { std::mem::zeroed() };
+    assert!(l.is_empty());
+    assert_eq!((l.len(), l.bytes()), (0, 0));
+    assert!(!c.is_offline() && c.list().is_empty());
+    assert_eq!(c.puts(), 0);
+    let arena = Arena::new(2);
+    // SAFETY: Arena nodes are valid, in no list, and stay put.
+    assert!(matches!(unsafe { c.put(arena.node(0), 64) }, PutOutcome::Queued));
+    assert_eq!((c.puts(), c.list().len(), c.list().bytes()), (1, 1, 64));
+    // SAFETY: As above; node 1 is in no list.
+    unsafe { l.put(arena.node(1), 8) };
+    assert_eq!((l.len(), l.bytes()), (1, 8));
+    assert_eq!(c.set_offline().len(), 1);
+    assert_eq!(l.drain().count(), 1);
+}
+
 #[test]
 fn fresh_quarantine_state() {
     let mut q = Quarantine::<4>::new();

@@ -82,12 +82,20 @@ impl Runtime {
         Runtime::ALL.into_iter().find(|r| r.name() == s)
     }
 
-    /// The `--kconfig_add` that selects it.
-    fn kconfig(self) -> &'static str {
-        match self {
-            Runtime::C => "# CONFIG_KASAN_RUST is not set",
-            Runtime::Rust => "CONFIG_KASAN_RUST=y",
-        }
+    /// The `--kconfig_add` options that select it in `tree`: Rust also turns on its own KUnit
+    /// suite (`KASAN_RUST_KUNIT_TEST`) when the tree defines it.
+    fn kconfig(self, tree: &Tree) -> Result<Vec<&'static str>> {
+        Ok(match self {
+            Runtime::C => vec!["# CONFIG_KASAN_RUST is not set"],
+            Runtime::Rust => {
+                let mut opts = vec!["CONFIG_KASAN_RUST=y"];
+                let kconfig = util::read(&tree.path.join("lib/Kconfig.kasan"))?;
+                if kconfig_has(&kconfig, "KASAN_RUST_KUNIT_TEST") {
+                    opts.push("CONFIG_KASAN_RUST_KUNIT_TEST=y");
+                }
+                opts
+            }
+        })
     }
 }
 
@@ -150,17 +158,25 @@ fn build_dir(tree: &Tree, config: Config) -> Result<PathBuf> {
 }
 
 /// kunit.py with the arguments every subcommand shares.
-fn kunit_py(tree: &Tree, sub: &str, config: Config, runtime: Runtime, dir: &Path) -> Command {
+fn kunit_py(
+    tree: &Tree,
+    sub: &str,
+    config: Config,
+    runtime: Runtime,
+    dir: &Path,
+) -> Result<Command> {
     let mut cmd = Command::new("python3");
     setup::kernel_env(&mut cmd)
         .current_dir(&tree.path)
         .arg(tree.path.join("tools/testing/kunit/kunit.py"))
         .arg(sub)
         .arg("--arch=um")
-        .arg(format!("--kunitconfig={}", config.fragment().display()))
-        .arg(format!("--kconfig_add={}", runtime.kconfig()))
-        .arg(format!("--build_dir={}", dir.display()));
-    cmd
+        .arg(format!("--kunitconfig={}", config.fragment().display()));
+    for opt in runtime.kconfig(tree)? {
+        cmd.arg(format!("--kconfig_add={opt}"));
+    }
+    cmd.arg(format!("--build_dir={}", dir.display()));
+    Ok(cmd)
 }
 
 /// Builds and runs one configuration with one runtime.
@@ -195,7 +211,7 @@ pub fn run(
             build_log.display()
         )),
     );
-    let mut cmd = kunit_py(tree, "build", config, runtime, &build);
+    let mut cmd = kunit_py(tree, "build", config, runtime, &build)?;
     for opt in setup::make_options()? {
         cmd.arg(format!("--make_options={opt}"));
     }
@@ -226,7 +242,7 @@ pub fn run(
     );
     let console = build.join("test.log");
     let _ = fs::remove_file(&console);
-    let mut cmd = kunit_py(tree, "exec", config, runtime, &build);
+    let mut cmd = kunit_py(tree, "exec", config, runtime, &build)?;
     cmd.arg(format!("--json={}", json.display()));
     if let Some(glob) = filter {
         cmd.arg(glob);

@@ -37,14 +37,20 @@ fn run(cli: &Cli) -> Result<bool> {
     let jobs = cli.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
+    // Everything but help, export (read-only) and ci's cargo stages changes the cache, the tree
+    // or the build dirs.
+    let _lock = match cli.cmd {
+        Cmd::Help | Cmd::Export | Cmd::Ci => None,
+        _ => Some(util::lock_lab()?),
+    };
     match cli.cmd {
         Cmd::Help => println!("{}", cli::USAGE),
         Cmd::Setup => {
-            let existing = tree.exists().then_some(&tree);
-            if let Some(t) = existing {
-                t.version()?;
+            // A tree the user named must be a 7.2 tree; the lab's own may not exist yet.
+            if tree.custom || tree.exists() {
+                tree.version()?;
             }
-            setup::setup(existing)?;
+            setup::setup(tree.exists().then_some(&tree))?;
         }
         Cmd::Source => tree::source(&tree)?,
         Cmd::Apply => series::apply(&tree)?,
@@ -79,10 +85,10 @@ fn run(cli: &Cli) -> Result<bool> {
 
 /// setup, source and apply: what a build needs, each quick when already done.
 fn prepare(tree: &Tree) -> Result<()> {
-    let existing = tree.exists().then_some(tree);
-    if let Some(t) = existing {
-        t.version()?;
+    if tree.custom || tree.exists() {
+        tree.version()?;
     }
+    let existing = tree.exists().then_some(tree);
     setup::setup(existing)?;
     tree::source(tree)?;
     if existing.is_none() {
@@ -121,6 +127,7 @@ fn ci(tree: &Tree, jobs: usize) -> Result<bool> {
         }
         step.done();
     }
+    let _lock = util::lock_lab()?;
     prepare(tree)?;
     let ok = matrix::matrix(tree, None, jobs)?;
     if ok {

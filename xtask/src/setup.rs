@@ -261,3 +261,32 @@ pub fn setup(tree: Option<&Tree>) -> Result<()> {
     step.done();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_missing_packages() {
+        let missing = missing_packages(&["dpkg", "no-such-package-rkasan"]).unwrap();
+        assert_eq!(missing, ["no-such-package-rkasan"]);
+    }
+
+    #[test]
+    fn kernel_env_hides_rustup() {
+        let mut cmd = Command::new("true");
+        kernel_env(&mut cmd);
+        let path = cmd
+            .get_envs()
+            .find(|(k, _)| *k == "PATH")
+            .and_then(|(_, v)| v)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(path.starts_with(LLVM_BIN), "{path}");
+        assert!(!path.contains("/.cargo/"), "{path}");
+        let opts = make_options().unwrap();
+        assert!(opts.contains(&"LLVM=1".to_string()));
+        assert!(opts.contains(&format!("RUSTC={RUSTC}")));
+    }
+}

@@ -99,6 +99,34 @@ pub fn write(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
     fs::write(path, contents).context(format!("cannot write {}", path.display()))
 }
 
+/// Holds the lab's lock (`$CACHE/lab.lock`) while alive: one `cargo xtask` at a time changes
+/// the tree and the build directories.
+pub struct LabLock {
+    _file: File,
+}
+
+/// Takes the lab's lock, waiting (and saying so) while another `cargo xtask` holds it.
+pub fn lock_lab() -> Result<LabLock> {
+    let cache = cache_dir()?;
+    mkdir(&cache)?;
+    let path = cache.join("lab.lock");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .context(format!("cannot open {}", path.display()))?;
+    if file.try_lock().is_err() {
+        eprintln!(
+            "==> waiting for another cargo xtask to finish (lock {})",
+            path.display()
+        );
+        file.lock()
+            .context(format!("cannot lock {}", path.display()))?;
+    }
+    Ok(LabLock { _file: file })
+}
+
 /// Formats a duration as `1m02s` or `4.2s`.
 pub fn fmt_duration(d: Duration) -> String {
     let secs = d.as_secs();

@@ -17,6 +17,9 @@
 //!
 //! C header: [`mm/kasan/rkasan.h`](srctree/mm/kasan/rkasan.h).
 
+/// The prefix of this crate's `pr_*!` messages, as `pr_fmt` gives the C files of KASAN.
+const __LOG_PREFIX: &[u8] = b"kasan\0";
+
 #[path = "rkasan/check.rs"]
 pub mod check;
 #[path = "rkasan/params.rs"]
@@ -30,6 +33,8 @@ pub mod shadow;
 #[path = "rkasan/tags.rs"]
 pub mod tags;
 
+#[path = "rkasan/kernel_cstr.rs"]
+pub mod kernel_cstr;
 #[path = "rkasan/kernel_params.rs"]
 pub mod kernel_params;
 #[path = "rkasan/kernel_query.rs"]
@@ -37,7 +42,7 @@ pub mod kernel_query;
 #[path = "rkasan/kernel_shadow.rs"]
 pub mod kernel_shadow;
 
-#[cfg(CONFIG_KASAN_RUST_SHADOW)]
+// Built even without KASAN_RUST_SHADOW: the KUnit suite poisons through it.
 #[path = "rkasan/kernel_generic.rs"]
 pub mod kernel_generic;
 #[cfg(CONFIG_KASAN_RUST_REPORT)]

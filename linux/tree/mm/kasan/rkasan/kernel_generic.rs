@@ -252,7 +252,7 @@ mod deferred {
     use core::cell::UnsafeCell;
 
     /// Room for the global arrays of every instrumented object of vmlinux (one per object
-    /// file with globals; a UML STATIC_LINK kernel registers about 2500).
+    /// file with globals; the kunit `static` UML kernel registers 646).
     const CAPACITY: usize = 8192;
 
     /// One recorded `__asan_register_globals()` call.

@@ -7,10 +7,9 @@
 //! argument to a function here. A rejected value returns `-EINVAL`, which makes `init/main.c`
 //! print upstream's `Malformed early option` warning, and the setting keeps its default.
 
+use crate::kernel_cstr;
 use crate::params::{self, KasanArgFault};
-use core::ffi::CStr;
 use kernel::ffi::{c_char, c_int};
-use kernel::str::CStrExt;
 
 /// The bytes of a handler's argument: `None` when the option had no `=value` (`arg == NULL`).
 ///
@@ -22,7 +21,7 @@ unsafe fn arg_bytes<'a>(arg: *const c_char) -> Option<&'a [u8]> {
         return None;
     }
     // SAFETY: Non-null, and NUL-terminated per the caller.
-    Some(unsafe { CStr::from_char_ptr(arg) }.to_bytes())
+    Some(unsafe { kernel_cstr::bytes(arg) })
 }
 
 /// `early_kasan_fault()`: parses `kasan.fault=report|panic|panic_on_write`.

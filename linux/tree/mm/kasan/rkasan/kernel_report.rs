@@ -14,12 +14,13 @@
 //! Reports run with KASAN suppressed for the current task (`start_report()`), so this path may
 //! call the instrumented `core::fmt`.
 
+use crate::kernel_cstr;
 use crate::kernel_query::address_layout;
 use crate::kernel_shadow::KernelShadow;
 use crate::report::{self, ReportCaller, ReportEnv, ReportType, SlabObject, Track, TrackExtra};
-use core::ffi::{c_void, CStr};
-use kernel::ffi::{c_char, c_int, c_uint, c_ulong};
+use core::ffi::c_void;
 use core::fmt::{self, Write};
+use kernel::ffi::{c_char, c_int, c_uint, c_ulong};
 use kernel::str::CStrExt;
 
 /// `struct rkasan_track` of mm/kasan/rkasan.h.
@@ -182,7 +183,7 @@ impl From<&RawTrack> for Track {
 /// `s` is a valid NUL-terminated string that outlives `'a`.
 unsafe fn kernel_str<'a>(s: *const c_char) -> &'a str {
     // SAFETY: Guaranteed by the caller.
-    unsafe { CStr::from_char_ptr(s) }.to_str().unwrap_or("?")
+    core::str::from_utf8(unsafe { kernel_cstr::bytes(s) }).unwrap_or("?")
 }
 
 /// Reports a bad access or free: the body of `kasan_report()` (`report_type` 0,
