@@ -216,7 +216,15 @@ pub fn run(
         cmd.arg(format!("--make_options={opt}"));
     }
     cmd.arg(format!("--jobs={jobs}"));
-    util::run_logged(&mut cmd, &build_log)?;
+    if util::run_logged(&mut cmd, &build_log).is_err() {
+        let first = first_error(&util::read(&build_log).unwrap_or_default())
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default();
+        bail!(
+            "the {config} build with the {runtime} runtime failed{first}; full log: {}",
+            build_log.display()
+        );
+    }
     let dot_config = util::read(&build.join(".config"))?;
     let rust_on = dot_config.lines().any(|l| l == "CONFIG_KASAN_RUST=y");
     match runtime {
@@ -232,6 +240,9 @@ pub fn run(
         ),
         _ => {}
     }
+    if rust_on {
+        check_runtime_object(&build)?;
+    }
     step.done();
 
     let run_log = out.join("run.log");
@@ -241,27 +252,109 @@ pub fn run(
         Some(&format!("log: {}", run_log.display())),
     );
     let console = build.join("test.log");
-    let _ = fs::remove_file(&console);
-    let mut cmd = kunit_py(tree, "exec", config, runtime, &build)?;
-    cmd.arg(format!("--json={}", json.display()));
-    if let Some(glob) = filter {
-        cmd.arg(glob);
-    }
-    // kunit.py exits 1 when a test fails: the results decide, not its status.
-    let status = util::spawn_logged(&mut cmd, &run_log)?;
-    if console.is_file() {
-        fs::copy(&console, out.join("console.log"))
-            .context(format!("cannot copy {}", console.display()))?;
-    }
-    if !json.is_file() {
-        return Err(util::failed(&cmd, &status.to_string(), &run_log));
-    }
+    let mut attempt = 1;
+    let results = loop {
+        let _ = fs::remove_file(&console);
+        let _ = fs::remove_file(&json);
+        let mut cmd = kunit_py(tree, "exec", config, runtime, &build)?;
+        cmd.arg(format!("--json={}", json.display()));
+        if let Some(glob) = filter {
+            cmd.arg(glob);
+        }
+        // kunit.py exits 1 when a test fails: the results decide, not its status.
+        let status = util::spawn_logged(&mut cmd, &run_log)?;
+        if console.is_file() {
+            fs::copy(&console, out.join("console.log"))
+                .context(format!("cannot copy {}", console.display()))?;
+        }
+        if !json.is_file() {
+            return Err(util::failed(&cmd, &status.to_string(), &run_log));
+        }
+        let mut results = Results::from_kunit_json(&util::read(&json)?)
+            .map_err(|e| util::Error(format!("{}: {e}", json.display())))?;
+        let raw = fs::read(out.join("console.log")).unwrap_or_default();
+        results.merge_console(&parse_ktap(&String::from_utf8_lossy(&raw)));
+        // On a loaded machine UML's console can drop lines, results included: run again.
+        if results.lost.is_empty() || attempt == RUN_ATTEMPTS {
+            break results;
+        }
+        eprintln!(
+            "    the console lost lines ({}); running again ({} of {RUN_ATTEMPTS})",
+            results.lost[0],
+            attempt + 1
+        );
+        attempt += 1;
+    };
     step.done();
-    let mut results = Results::from_kunit_json(&util::read(&json)?)
-        .map_err(|e| util::Error(format!("{}: {e}", json.display())))?;
-    let raw = fs::read(out.join("console.log")).unwrap_or_default();
-    results.merge_console(&parse_ktap(&String::from_utf8_lossy(&raw)));
     Ok(Outcome { results, dir: out })
+}
+
+/// The Rust runtime object, which runs uninstrumented on every checked access.
+const RUNTIME_OBJECT: &str = "mm/kasan/rkasan.o";
+
+/// Undefined symbols the runtime object must not reference: a panic path (the kernel builds Rust
+/// with overflow checks on), a call back into KASAN's instrumentation, or a Rust helper from
+/// rust/helpers (those are instrumented).
+const FORBIDDEN_SYMBOLS: &[&str] = &["9panicking", "__asan_", "__hwasan_", "rust_helper_"];
+
+/// Returns the forbidden symbols among `nm -u` output lines.
+pub fn forbidden_symbols(nm_undefined: &str) -> Vec<String> {
+    nm_undefined
+        .lines()
+        .filter_map(|l| l.split_whitespace().last())
+        .filter(|sym| FORBIDDEN_SYMBOLS.iter().any(|f| sym.contains(f)))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The gate on the built runtime object: `nm -u` lists none of [`FORBIDDEN_SYMBOLS`].
+fn check_runtime_object(build: &Path) -> Result<()> {
+    let obj = build.join(RUNTIME_OBJECT);
+    let out = Command::new(Path::new(setup::LLVM_BIN).join("llvm-nm"))
+        .arg("-u")
+        .arg(&obj)
+        .output()
+        .context(format!("cannot run llvm-nm on {}", obj.display()))?;
+    if !out.status.success() {
+        bail!(
+            "llvm-nm -u {} failed: {}",
+            obj.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let bad = forbidden_symbols(&String::from_utf8_lossy(&out.stdout));
+    if !bad.is_empty() {
+        bail!(
+            "{} references symbols the runtime must not use: {}",
+            obj.display(),
+            bad.join(", ")
+        );
+    }
+    eprintln!("    nm -u {RUNTIME_OBJECT}: no panic, __asan_, __hwasan_ or rust_helper_ symbol");
+    Ok(())
+}
+
+/// How often a run whose console lost lines is tried.
+const RUN_ATTEMPTS: u32 = 3;
+
+/// The first error in a build log, with the location line after it when there is one (rustc's
+/// `--> file:line`).
+pub fn first_error(log: &str) -> Option<String> {
+    let lines: Vec<&str> = log
+        .lines()
+        .map(|l| l.strip_prefix("ERROR:root:").unwrap_or(l))
+        .collect();
+    let at = lines.iter().position(|l| {
+        let t = l.trim_start();
+        t.starts_with("error:") || t.starts_with("error[") || l.contains(": error:")
+    })?;
+    let mut line = lines[at].trim().to_string();
+    if let Some(next) = lines.get(at + 1) {
+        if let Some(location) = next.trim_start().strip_prefix("--> ") {
+            line.push_str(&format!(" at {location}"));
+        }
+    }
+    Some(line)
 }
 
 #[cfg(test)]
@@ -282,6 +375,25 @@ mod tests {
     }
 
     #[test]
+    fn runtime_object_gate() {
+        let nm =
+            "                 U __memset\n                 U kasan_report\n                 U \
+                  _RNvNtNtCs2DxGA1hvVcO_4core9panicking11panic_const24panic_const_add_overflow\n\
+                  U __asan_load8\n";
+        assert_eq!(
+            forbidden_symbols(nm),
+            [
+                "_RNvNtNtCs2DxGA1hvVcO_4core9panicking11panic_const24panic_const_add_overflow",
+                "__asan_load8"
+            ]
+        );
+        assert!(forbidden_symbols(
+            "                 U __memset\n                 U kasan_report\n"
+        )
+        .is_empty());
+    }
+
+    #[test]
     fn kconfig_symbol() {
         let text = "config KASAN_GENERIC\n\tbool \"Generic\"\n\nconfig KASAN_RUST\n\tbool\n";
         assert!(kconfig_has(text, "KASAN_RUST"));
@@ -290,5 +402,52 @@ mod tests {
             "\tdepends on KASAN_RUST\nconfig KASAN_RUSTY\n",
             "KASAN_RUST"
         ));
+    }
+
+    #[test]
+    fn first_build_error() {
+        let log = "\
+ERROR:root:In file included from mm/kasan/report.c:15:
+include/asm-generic/io.h:1209:55: warning: performing pointer arithmetic on a null pointer
+error[E0425]: cannot find value `__LOG_PREFIX` in the crate root
+   --> mm/kasan/rkasan/kernel_generic.rs:363:13
+error: aborting due to 1 previous error
+";
+        assert_eq!(
+            first_error(log).as_deref(),
+            Some(
+                "error[E0425]: cannot find value `__LOG_PREFIX` in the crate root at \
+                 mm/kasan/rkasan/kernel_generic.rs:363:13"
+            )
+        );
+        let clang = "x\nmm/kasan/rkasan_entry.c:12:3: error: use of undeclared identifier 'y'\n";
+        assert_eq!(
+            first_error(clang).as_deref(),
+            Some("mm/kasan/rkasan_entry.c:12:3: error: use of undeclared identifier 'y'")
+        );
+        assert_eq!(first_error("all good\n"), None);
+    }
+
+    #[test]
+    fn rust_runtime_needs_kasan_rust() {
+        let dir = std::env::temp_dir().join(format!("xtask-no-rust-{}", std::process::id()));
+        fs::create_dir_all(dir.join("lib")).unwrap();
+        fs::write(
+            dir.join("Makefile"),
+            "VERSION = 7\nPATCHLEVEL = 2\nSUBLEVEL = 13\n",
+        )
+        .unwrap();
+        fs::write(dir.join("lib/Kconfig.kasan"), "config KASAN_GENERIC\n").unwrap();
+        let tree = Tree {
+            path: dir.clone(),
+            custom: true,
+        };
+        let err = run(&tree, Config::Generic, Runtime::Rust, None, 1)
+            .err()
+            .unwrap()
+            .0;
+        assert!(err.contains("no `config KASAN_RUST`"), "{err}");
+        assert!(err.contains("Not falling back to C"), "{err}");
+        let _ = fs::remove_dir_all(&dir);
     }
 }

@@ -280,19 +280,43 @@ impl Matrix {
                 RunState::Failed(why) => {
                     let _ = writeln!(out, "{} {}: FAILED: {why}", run.config, run.runtime);
                 }
-                RunState::Ran => {}
+                RunState::Ran => {
+                    for lost in &run.results.lost {
+                        let _ = writeln!(
+                            out,
+                            "{} {}: warning: the console lost lines: {lost}",
+                            run.config, run.runtime
+                        );
+                    }
+                }
             }
         }
         let regressions: Vec<&Row> = self.regressions().collect();
         if regressions.is_empty() {
             out.push_str("no regressions: every case that passes with C passes with Rust\n");
-        } else {
-            let _ = writeln!(
-                out,
-                "{} regression(s): passes with C, not with Rust:",
-                regressions.len()
-            );
-            for r in regressions {
+            return out;
+        }
+        let _ = writeln!(
+            out,
+            "{} regression(s): passes with C, not with Rust:",
+            regressions.len()
+        );
+        for config in Config::ALL.map(Config::name) {
+            let rust_failed = self.runs.iter().any(|r| {
+                r.config == config
+                    && r.runtime == Runtime::Rust.name()
+                    && matches!(r.state, RunState::Failed(_))
+            });
+            let here: Vec<&&Row> = regressions.iter().filter(|r| r.config == config).collect();
+            if rust_failed && !here.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  {config}: all {} cases that pass with C (the Rust run failed)",
+                    here.len()
+                );
+                continue;
+            }
+            for r in here {
                 let _ = writeln!(out, "  {} {}: Rust {}", r.config, r.case, r.rust);
             }
         }
@@ -456,8 +480,28 @@ mod tests {
         assert!(md.contains("| kasan.rust_uaf | PASS | - ! |"));
         assert!(md.contains("| rkasan.shadow | - | PASS |"));
         assert!(m.summary().contains("2 regression(s)"));
+        assert!(m.summary().contains("  full kasan.rust_uaf: Rust -\n"));
         let json = serde_json::to_value(&m).unwrap();
         assert_eq!(json["runs"][0]["state"]["state"], "ran");
         assert_eq!(json["rows"][0]["c"], "PASS");
+    }
+
+    #[test]
+    fn failed_rust_run_is_one_line() {
+        let mut failed = run("static", "rust", Results::default());
+        failed.state = RunState::Failed("build failed".into());
+        let m = Matrix::new(
+            "t".into(),
+            vec![run("static", "c", recorded("static")), failed],
+        );
+        assert_eq!(m.regressions().count(), 60);
+        assert_eq!(m.failed_runs().count(), 1);
+        let summary = m.summary();
+        assert!(
+            summary.contains("static rust: FAILED: build failed\n"),
+            "{summary}"
+        );
+        assert!(summary.contains("  static: all 60 cases that pass with C (the Rust run failed)"));
+        assert_eq!(summary.lines().count(), 3, "{summary}");
     }
 }

@@ -91,6 +91,10 @@ impl Counts {
 pub struct Results {
     /// The suites in the order they ran.
     pub suites: Vec<Suite>,
+    /// Signs that console lines were lost (test numbers skipped, plans not met): the KTAP
+    /// parser's findings, empty for JSON.
+    #[serde(skip)]
+    pub lost: Vec<String>,
 }
 
 impl Results {
@@ -123,6 +127,7 @@ impl Results {
     /// Takes, from `console` (KTAP parsed from the raw console), each failing case's first
     /// failure line and the order cases ran in.
     pub fn merge_console(&mut self, console: &Results) {
+        self.lost = console.lost.clone();
         for suite in &mut self.suites {
             let Some(raw) = console.suites.iter().find(|s| s.name == suite.name) else {
                 continue;
@@ -184,6 +189,9 @@ impl Results {
         if self.suites.is_empty() {
             out.push_str("(no test results)\n");
         }
+        for lost in &self.lost {
+            let _ = writeln!(out, "warning: the console lost lines: {lost}");
+        }
         if !failing.is_empty() {
             let _ = writeln!(out, "\nfailing cases:");
             for (s, c) in failing {
@@ -233,6 +241,10 @@ struct Group {
     cases: Vec<Case>,
     /// Diagnostic lines since the last result line: (text, starts with `#`).
     diag: Vec<(String, bool)>,
+    /// The number the next result line should have.
+    next: u64,
+    /// The plan, `1..N`.
+    plan: Option<u64>,
 }
 
 impl Group {
@@ -242,7 +254,21 @@ impl Group {
             name,
             cases: Vec::new(),
             diag: Vec::new(),
+            next: 1,
+            plan: None,
         }
+    }
+
+    /// Checks the number of a result line at this level, noting a gap in `lost`.
+    fn number(&mut self, number: u64, name: &str, lost: &mut Vec<String>) {
+        if number != self.next {
+            let group = self.name.as_deref().unwrap_or("(top level)");
+            lost.push(format!(
+                "{group}: expected test {} but found {number} ({name})",
+                self.next
+            ));
+        }
+        self.next = number + 1;
     }
 
     /// The first failure line of case `name` among the diagnostics: its `# name: ...` line (with
@@ -278,6 +304,7 @@ impl Group {
 /// A parsed `ok` / `not ok` line.
 struct ResultLine {
     ok: bool,
+    number: u64,
     name: String,
     directive: Option<String>,
 }
@@ -291,7 +318,7 @@ fn parse_result_line(line: &str) -> Option<ResultLine> {
         return None;
     };
     let (number, rest) = rest.split_once(' ').unwrap_or((rest, ""));
-    number.parse::<u64>().ok()?;
+    let number = number.parse::<u64>().ok()?;
     let rest = rest.strip_prefix("- ").unwrap_or(rest);
     let (name, directive) = match rest.split_once(" #") {
         Some((name, d)) => (name, Some(d.trim().to_string())),
@@ -299,6 +326,7 @@ fn parse_result_line(line: &str) -> Option<ResultLine> {
     };
     Some(ResultLine {
         ok,
+        number,
         name: name.trim().to_string(),
         directive,
     })
@@ -355,6 +383,7 @@ pub fn parse_ktap(console: &str) -> Results {
                 continue;
             }
             let Some(top) = stack.last_mut() else { break };
+            top.number(result.number, &result.name, &mut results.lost);
             let status = status_of(&result);
             let failure = (status == Status::Fail)
                 .then(|| top.first_failure(&result.name))
@@ -370,6 +399,11 @@ pub fn parse_ktap(console: &str) -> Results {
         let depth = stack.len();
         let Some(top) = stack.last_mut() else { break };
         if indent == top.indent && depth > 1 {
+            if let Some(plan) = content.strip_prefix("1..") {
+                top.plan = plan.trim().parse().ok();
+                last_was_diag = false;
+                continue;
+            }
             if content.starts_with('#') {
                 top.diag.push((content.to_string(), true));
                 last_was_diag = true;
@@ -414,6 +448,19 @@ fn close_group(
         .clone()
         .or_else(|| result.map(|r| r.name.clone()))
         .unwrap_or_else(|| "?".to_string());
+    if let (Some(plan), Some(_)) = (group.plan, result) {
+        if group.next != plan + 1 {
+            results.lost.push(format!(
+                "{name}: planned {plan} tests but the last one was {}",
+                group.next - 1
+            ));
+        }
+    }
+    if let Some(parent) = stack.last_mut() {
+        if let Some(r) = result {
+            parent.number(r.number, &r.name, &mut results.lost);
+        }
+    }
     if result.is_none() {
         group.cases.push(Case {
             name: "(no result: output ended)".to_string(),
@@ -506,6 +553,7 @@ mod tests {
                 "{config}"
             );
             assert_eq!(case(&r, "kasan_atomics").status, Status::Pass);
+            assert!(r.lost.is_empty(), "{config}: {:?}", r.lost);
             assert_eq!(case(&r, "kasan_stack_oob").status, Status::Skip);
         }
     }
@@ -571,6 +619,7 @@ failing cases:
             alpha.cases[3].failure.as_deref(),
             Some("EXPECTATION FAILED at y.c:9")
         );
+        assert!(r.lost.is_empty(), "{:?}", r.lost);
         let beta = &r.suites[1];
         assert_eq!(beta.cases[0].status, Status::Skip);
         assert_eq!(beta.cases[1].status, Status::Error);
@@ -627,5 +676,29 @@ failing cases:
             .contains("  kasan.boom (crashed)\n      (no failure message)"));
         assert!(Results::from_kunit_json("{}").is_err());
         assert!(Results::from_kunit_json("not json").is_err());
+    }
+
+    #[test]
+    fn lost_console_lines_are_noticed() {
+        // As seen on a loaded machine: UML's console dropped the lines of tests 64 and 65.
+        let text = baseline("generic").unwrap();
+        let cut: String = text
+            .lines()
+            .filter(|l| !l.contains("ok 64 kasan_bitops_generic") && !l.contains("ok 65 kasan_"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let r = parse_ktap(&cut);
+        assert_eq!(
+            r.lost,
+            ["kasan: expected test 64 but found 66 (kasan_atomics)"]
+        );
+        assert_eq!(r.suites[0].cases.len(), 74);
+        // A plan not met (the last lines lost).
+        let short =
+            "KTAP version 1\n1..1\n    # Subtest: s\n    1..3\n    ok 1 a\n    ok 2 b\nok 1 s\n";
+        assert_eq!(
+            parse_ktap(short).lost,
+            ["s: planned 3 tests but the last one was 2"]
+        );
     }
 }

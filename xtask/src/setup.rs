@@ -9,12 +9,15 @@ use std::process::Command;
 use crate::tree::Tree;
 use crate::util::{self, bail, Result, Step};
 
-/// Debian packages the lab needs: the kernel's Rust toolchain (rustc-web, rust-web-src), clang /
+/// Debian packages the lab needs: the kernel's Rust toolchain (rustc-web, rust-web-src, and
+/// its clippy and rustfmt for `CLIPPY=1` and `rustfmtcheck`), clang /
 /// lld / llvm 19 for `LLVM=1`, libclang for bindgen, the usual kernel build tools, and what the
 /// lab itself runs (python3 for kunit.py, git, dpkg-deb's xz).
 pub const PACKAGES: &[&str] = &[
     "rustc-web",
     "rust-web-src",
+    "rust-web-clippy",
+    "rustfmt-web",
     "clang-19",
     "lld-19",
     "llvm-19",
