@@ -368,10 +368,8 @@ fn zeroed_is_new() {
     assert_eq!(c.puts(), 0);
     let arena = Arena::new(2);
     // SAFETY: Arena nodes are valid, in no list, and stay put.
-    assert!(matches!(
-        unsafe { c.put(arena.node(0), 64) },
-        PutOutcome::Queued
-    ));
+    let outcome = unsafe { c.put(arena.node(0), 64) };
+    assert!(matches!(outcome, PutOutcome::Queued));
     assert_eq!((c.puts(), c.list().len(), c.list().bytes()), (1, 1, 64));
     // SAFETY: As above; node 1 is in no list.
     unsafe { l.put(arena.node(1), 8) };

@@ -78,4 +78,89 @@ size_t rkasan_bug_type(const void *addr, size_t size, char *buf, size_t len);
 bool rkasan_test_kasan_enabled(void);
 unsigned long rkasan_task_size(void);
 
+/* The quarantine (CONFIG_KASAN_RUST_QUARANTINE), rkasan_quarantine.c. */
+
+struct kmem_cache;
+struct qlist_node;
+
+/*
+ * Storage for the Rust types QList (a list of quarantined objects) and
+ * CpuSlot (a CPU's queue with its counters). kernel_quarantine.rs checks at
+ * build time that they fit; all-zero bytes are their empty state.
+ */
+#define RKASAN_QLIST_WORDS 4
+#define RKASAN_CPU_QUARANTINE_WORDS 9
+
+struct rkasan_qlist {
+	unsigned long opaque[RKASAN_QLIST_WORDS];
+};
+
+struct rkasan_cpu_quarantine {
+	unsigned long opaque[RKASAN_CPU_QUARANTINE_WORDS];
+};
+
+/* What the debugfs file kasan/quarantine shows. */
+struct rkasan_quarantine_stats {
+	unsigned long held_bytes;	/* in the global ring */
+	unsigned long held_objects;
+	unsigned long percpu_bytes;	/* in the per-CPU queues */
+	unsigned long percpu_objects;
+	unsigned long size;		/* quarantine_size: ring bytes as counted */
+	unsigned long max_size;		/* the bound reduction keeps size under */
+	unsigned long batch_size;
+	unsigned long batches;
+	unsigned long batches_in_use;
+	unsigned long peak_bytes;	/* highest held_bytes so far */
+	unsigned long puts;		/* objects taken into the quarantine */
+	unsigned long spilled;		/* moved from per-CPU queues to the ring */
+	unsigned long evicted;		/* evicted from the ring by reduction */
+	unsigned long removed;		/* taken out by cache removals */
+	unsigned long offlined;		/* freed when their CPU went offline */
+	unsigned long freed;		/* returned to the slab allocator */
+	unsigned long cache_removals;
+	unsigned long ring_full;
+	bool consistent;		/* the per-CPU and ring counters add up */
+};
+
+/* Rust: the logic. */
+bool rkasan_quarantine_put(struct rkasan_cpu_quarantine *q,
+			   struct qlist_node *qlink, size_t size);
+int rkasan_cpu_online(unsigned int cpu);
+int rkasan_cpu_offline(unsigned int cpu);
+int rkasan_quarantine_size_param(const char *arg);
+int rkasan_parse_quarantine_size(const char *arg, int *kind,
+				 unsigned long *value);
+void rkasan_quarantine_stats(struct rkasan_quarantine_stats *stats);
+
+/* Rust, for the KUnit tests. kind: 0 default, 1 bytes, 2 percent. */
+bool rkasan_quarantine_holds(const struct qlist_node *qlink);
+void rkasan_quarantine_get_size(int *kind, unsigned long *value);
+void rkasan_quarantine_set_size(int kind, unsigned long value);
+void rkasan_quarantine_reset_peak(void);
+
+/* C: what only C can do, for the Rust side. */
+struct rkasan_cpu_quarantine *rkasan_quarantine_this_cpu(void);
+unsigned long rkasan_quarantine_irq_save(void);
+void rkasan_quarantine_irq_restore(unsigned long flags);
+unsigned long rkasan_quarantine_lock(void);
+void rkasan_quarantine_unlock(unsigned long flags);
+struct rkasan_qlist *rkasan_quarantine_shrink_lock(int cpu,
+						   unsigned long *flags);
+void rkasan_quarantine_shrink_unlock(int cpu, unsigned long flags);
+int rkasan_quarantine_this_cpu_id(void);
+int rkasan_quarantine_next_cpu(int cpu);
+void rkasan_quarantine_on_each_cpu(void (*func)(void *info), void *info);
+int rkasan_quarantine_srcu_read_lock(void);
+void rkasan_quarantine_srcu_read_unlock(int idx);
+void rkasan_quarantine_synchronize_srcu(void);
+void rkasan_quarantine_cond_resched(void);
+unsigned long rkasan_quarantine_totalram_pages(void);
+unsigned int rkasan_quarantine_online_cpus(void);
+struct kmem_cache *rkasan_qlink_to_cache(struct qlist_node *qlink,
+					 size_t *size);
+void rkasan_qlink_free(struct qlist_node *qlink, struct kmem_cache *cache);
+struct qlist_node *rkasan_quarantine_object_qlink(const void *object);
+struct seq_file;
+int rkasan_quarantine_show(struct seq_file *m, void *v);
+
 #endif /* __MM_KASAN_RKASAN_H */

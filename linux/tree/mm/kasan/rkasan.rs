@@ -48,3 +48,6 @@ pub mod kernel_generic;
 #[cfg(CONFIG_KASAN_RUST_REPORT)]
 #[path = "rkasan/kernel_report.rs"]
 pub mod kernel_report;
+#[cfg(CONFIG_KASAN_RUST_QUARANTINE)]
+#[path = "rkasan/kernel_quarantine.rs"]
+pub mod kernel_quarantine;

@@ -44,6 +44,61 @@ fn bug_type(p: *const u8, size: usize, buf: &mut [u8; 32]) -> &[u8] {
     &buf[..len.min(buf.len())]
 }
 
+/// `struct rkasan_quarantine_stats` of mm/kasan/rkasan.h.
+#[cfg(CONFIG_KASAN_RUST_QUARANTINE)]
+#[repr(C)]
+#[derive(Default)]
+struct QuarantineStats {
+    held_bytes: usize,
+    held_objects: usize,
+    percpu_bytes: usize,
+    percpu_objects: usize,
+    size: usize,
+    max_size: usize,
+    batch_size: usize,
+    batches: usize,
+    batches_in_use: usize,
+    peak_bytes: usize,
+    puts: usize,
+    spilled: usize,
+    evicted: usize,
+    removed: usize,
+    offlined: usize,
+    freed: usize,
+    cache_removals: usize,
+    ring_full: usize,
+    consistent: bool,
+}
+
+#[cfg(CONFIG_KASAN_RUST_QUARANTINE)]
+extern "C" {
+    fn rkasan_quarantine_object_qlink(object: *const c_void) -> *const c_void;
+    fn rkasan_quarantine_holds(qlink: *const c_void) -> bool;
+    fn rkasan_quarantine_stats(stats: *mut QuarantineStats);
+    fn rkasan_parse_quarantine_size(arg: *const c_char, kind: *mut c_int, value: *mut usize)
+        -> c_int;
+}
+
+/// The quarantine's sizes and counters.
+#[cfg(CONFIG_KASAN_RUST_QUARANTINE)]
+fn quarantine_stats() -> QuarantineStats {
+    let mut stats = QuarantineStats::default();
+    // SAFETY: `stats` is valid for writes; the call sends IPIs, fine in a test.
+    unsafe { rkasan_quarantine_stats(&mut stats) };
+    stats
+}
+
+/// `kasan.quarantine_size=` through the parser of its early parameter: (return value, kind,
+/// value), kind 0 default, 1 bytes, 2 percent (-1 and 0 if untouched).
+#[cfg(CONFIG_KASAN_RUST_QUARANTINE)]
+fn parse_quarantine_size(arg: Option<&core::ffi::CStr>) -> (c_int, c_int, usize) {
+    let (mut kind, mut value) = (-1, 0);
+    let arg = arg.map_or(core::ptr::null(), |a| a.as_char_ptr());
+    // SAFETY: `arg` is null or a NUL-terminated string, `kind` and `value` are valid.
+    let ret = unsafe { rkasan_parse_quarantine_size(arg, &mut kind, &mut value) };
+    (ret, kind, value)
+}
+
 fn parse_fault(arg: Option<&core::ffi::CStr>) -> (c_int, c_int) {
     let mut mode = FAULT_DEFAULT;
     let arg = arg.map_or(core::ptr::null(), |a| a.as_char_ptr());
@@ -168,6 +223,76 @@ mod tests {
         assert!(poisoned(p.wrapping_add(3), 1));
         let mut buf = [0u8; 32];
         assert_eq!(bug_type(p.wrapping_add(3), 1, &mut buf), b"global-out-of-bounds");
+    }
+
+    /// A freed object waits in the quarantine, poisoned: a use-after-free on it is caught.
+    #[cfg(CONFIG_KASAN_RUST_QUARANTINE)]
+    #[test]
+    fn quarantine_holds_freed_object() -> Result {
+        let v = KVec::<u8>::with_capacity(128, GFP_KERNEL)?;
+        let p = v.as_ptr();
+        // SAFETY: `p` is a live kmalloc object.
+        let qlink = unsafe { rkasan_quarantine_object_qlink(p.cast()) };
+        assert!(!qlink.is_null());
+        drop(v);
+        assert!(poisoned(p, 1));
+        assert!(poisoned(p.wrapping_add(64), 64));
+        let mut buf = [0u8; 32];
+        assert_eq!(bug_type(p.wrapping_add(8), 8, &mut buf), b"slab-use-after-free");
+        // SAFETY: Only compares addresses.
+        assert!(unsafe { rkasan_quarantine_holds(qlink) });
+        Ok(())
+    }
+
+    /// The counters follow `kfree()`: objects are put into the per-CPU queues, which spill
+    /// into the global ring beyond 1 MiB; the ledgers add up.
+    #[cfg(CONFIG_KASAN_RUST_QUARANTINE)]
+    #[test]
+    fn quarantine_stats_follow_kfree() -> Result {
+        let before = quarantine_stats();
+        assert!(before.consistent);
+        assert!(before.held_bytes <= before.size);
+        assert!(before.batches >= 1024);
+
+        let mut objs = KVec::with_capacity(64, GFP_KERNEL)?;
+        for _ in 0..64 {
+            objs.push(KVec::<u8>::with_capacity(4096, GFP_KERNEL)?, GFP_KERNEL)?;
+        }
+        drop(objs);
+        let mid = quarantine_stats();
+        assert!(mid.puts - before.puts >= 64);
+        assert!(mid.consistent);
+
+        // 8 MiB more: the queue of every CPU this runs on spills at least once.
+        for _ in 0..2048 {
+            drop(KVec::<u8>::with_capacity(4096, GFP_KERNEL)?);
+        }
+        let after = quarantine_stats();
+        assert!(after.puts - mid.puts >= 2048);
+        assert!(after.spilled > mid.spilled);
+        assert!(after.peak_bytes > 0);
+        assert!(after.held_bytes <= after.size);
+        assert!(after.freed >= mid.freed);
+        assert!(after.consistent);
+        Ok(())
+    }
+
+    /// `kasan.quarantine_size=<bytes>|<percent>%` through the parser its early parameter uses.
+    #[cfg(CONFIG_KASAN_RUST_QUARANTINE)]
+    #[test]
+    fn quarantine_size_parameter() {
+        assert_eq!(parse_quarantine_size(Some(c"0")), (0, 1, 0));
+        assert_eq!(parse_quarantine_size(Some(c"1048576")), (0, 1, 1 << 20));
+        assert_eq!(parse_quarantine_size(Some(c"0x100000")), (0, 1, 1 << 20));
+        assert_eq!(parse_quarantine_size(Some(c"10%")), (0, 2, 10));
+        assert_eq!(parse_quarantine_size(Some(c"100%")), (0, 2, 100));
+        let einval = EINVAL.to_errno();
+        for bad in [c"", c"%", c"101%", c"-1", c"1M", c"10 %", c"0x10%"] {
+            assert_eq!(parse_quarantine_size(Some(bad)), (einval, -1, 0));
+        }
+        assert_eq!(parse_quarantine_size(None), (einval, -1, 0));
+        let erange = kernel::error::code::ERANGE.to_errno();
+        assert_eq!(parse_quarantine_size(Some(c"18446744073709551616")), (erange, -1, 0));
     }
 
     /// KASAN is enabled once tests run, on every configuration; on ARCH_DEFER_KASAN kernels
