@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use crate::bench::Mode;
 use crate::kunit::{Config, Runtime};
 
 /// Usage text.
@@ -20,7 +21,11 @@ commands:
   export    write branch `rkasan` as a format-patch series into target/rkasan/series/
   kunit     setup, source, apply, then build and run one config with one runtime
   matrix    setup, source, apply, then every config with both runtimes; C-vs-Rust table
-  ci        cargo fmt --check, clippy, cargo test, then matrix
+  e2e       setup, source, apply, then a UML kernel with modules per runtime: kasan_test.ko
+            from an initramfs, and boot-parameter scenarios compared between C and Rust
+  bench     setup, source, apply, then KASAN off / C runtime / Rust runtime kernels, run
+            interleaved: ns per op of the rkasan_bench suite, table and chart
+  ci        cargo fmt --check, clippy, cargo test, then matrix and e2e
 
 options:
   --tree PATH          use this Linux 7.2 tree instead of the cache's (also: RKASAN_TREE)
@@ -28,7 +33,10 @@ options:
   --runtime NAME       kunit: rust (default) or c
   --filter GLOB        kunit, matrix: run only the suites/cases matching GLOB (kunit.py's
                        filter_glob, e.g. kasan or kasan.kmalloc*)
-  --no-apply           kunit, matrix: build the tree as it is (skip setup, source and apply)
+  --no-apply           kunit, matrix, e2e, bench: build the tree as it is (skip setup,
+                       source and apply)
+  --mode MODE          bench: outline (default) or inline instrumentation
+  --rounds N           bench: interleaved rounds (default 5)
   -j, --jobs N         parallel make jobs (default: the number of CPUs)
   -h, --help           this help
 
@@ -49,6 +57,10 @@ pub enum Cmd {
     Kunit,
     /// `matrix`.
     Matrix,
+    /// `e2e`.
+    E2e,
+    /// `bench`.
+    Bench,
     /// `ci`.
     Ci,
     /// `help`, `-h`, `--help`.
@@ -72,6 +84,10 @@ pub struct Cli {
     pub no_apply: bool,
     /// `--jobs`.
     pub jobs: Option<usize>,
+    /// `--mode` (bench).
+    pub mode: Mode,
+    /// `--rounds` (bench).
+    pub rounds: usize,
 }
 
 impl Cli {
@@ -85,10 +101,13 @@ impl Cli {
             filter: None,
             no_apply: false,
             jobs: None,
+            mode: Mode::Outline,
+            rounds: 5,
         };
         let mut cmd: Option<Cmd> = None;
         let mut config_given = false;
         let mut runtime_given = false;
+        let mut bench_given = false;
         let mut i = 0;
         while i < args.len() {
             let arg = args[i].as_ref();
@@ -125,6 +144,21 @@ impl Cli {
                         .ok_or_else(|| format!("unknown runtime `{v}`: expected c or rust"))?;
                     runtime_given = true;
                 }
+                "--mode" => {
+                    let v = value("outline or inline")?;
+                    cli.mode = Mode::parse(&v)
+                        .ok_or_else(|| format!("unknown mode `{v}`: expected outline or inline"))?;
+                    bench_given = true;
+                }
+                "--rounds" => {
+                    let v = value("a number")?;
+                    cli.rounds = v
+                        .parse()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| format!("--rounds: `{v}` is not a positive number"))?;
+                    bench_given = true;
+                }
                 "--filter" => cli.filter = Some(value("a glob such as kasan.kmalloc*")?),
                 "--no-apply" => cli.no_apply = true,
                 "-j" | "--jobs" => {
@@ -145,6 +179,8 @@ impl Cli {
                         "export" => Cmd::Export,
                         "kunit" => Cmd::Kunit,
                         "matrix" => Cmd::Matrix,
+                        "e2e" => Cmd::E2e,
+                        "bench" => Cmd::Bench,
                         "ci" => Cmd::Ci,
                         _ => return Err(format!("unknown command `{arg}`")),
                     })
@@ -156,10 +192,20 @@ impl Cli {
         if cli.cmd != Cmd::Kunit && cli.cmd != Cmd::Help && (config_given || runtime_given) {
             return Err("--config and --runtime only apply to `kunit`".to_string());
         }
-        if !matches!(cli.cmd, Cmd::Kunit | Cmd::Matrix | Cmd::Help)
-            && (cli.filter.is_some() || cli.no_apply)
+        if !matches!(cli.cmd, Cmd::Kunit | Cmd::Matrix | Cmd::Help) && cli.filter.is_some() {
+            return Err("--filter only applies to `kunit` and `matrix`".to_string());
+        }
+        if !matches!(
+            cli.cmd,
+            Cmd::Kunit | Cmd::Matrix | Cmd::E2e | Cmd::Bench | Cmd::Help
+        ) && cli.no_apply
         {
-            return Err("--filter and --no-apply only apply to `kunit` and `matrix`".to_string());
+            return Err(
+                "--no-apply only applies to `kunit`, `matrix`, `e2e` and `bench`".to_string(),
+            );
+        }
+        if !matches!(cli.cmd, Cmd::Bench | Cmd::Help) && bench_given {
+            return Err("--mode and --rounds only apply to `bench`".to_string());
         }
         Ok(cli)
     }
@@ -217,6 +263,8 @@ mod tests {
             ("export", Cmd::Export),
             ("kunit", Cmd::Kunit),
             ("matrix", Cmd::Matrix),
+            ("e2e", Cmd::E2e),
+            ("bench", Cmd::Bench),
             ("ci", Cmd::Ci),
             ("help", Cmd::Help),
             ("--help", Cmd::Help),
@@ -243,6 +291,26 @@ mod tests {
         assert!(err(&["kunit", "--config", "--runtime", "c"]).contains("needs a value"));
         assert!(err(&["-j", "0"]).contains("not a positive number"));
         assert!(err(&["matrix", "--runtime", "c"]).contains("only apply to `kunit`"));
-        assert!(err(&["apply", "--filter", "x"]).contains("only apply"));
+        assert!(err(&["apply", "--filter", "x"]).contains("only applies"));
+        assert!(err(&["e2e", "--filter", "x"]).contains("only applies"));
+        assert!(err(&["apply", "--no-apply"]).contains("only applies"));
+        assert!(Cli::parse(&["e2e", "--no-apply"]).unwrap().no_apply);
+        assert!(err(&["bench", "--mode", "hybrid"]).contains("unknown mode"));
+        assert!(err(&["bench", "--rounds", "0"]).contains("not a positive number"));
+        assert!(err(&["kunit", "--mode", "inline"]).contains("only apply to `bench`"));
+    }
+
+    #[test]
+    fn bench_options() {
+        let cli = Cli::parse(&["bench"]).unwrap();
+        assert_eq!(
+            (cli.cmd, cli.mode, cli.rounds),
+            (Cmd::Bench, Mode::Outline, 5)
+        );
+        let cli = Cli::parse(&["bench", "--mode=inline", "--rounds", "7", "--no-apply"]).unwrap();
+        assert_eq!(
+            (cli.mode, cli.rounds, cli.no_apply),
+            (Mode::Inline, 7, true)
+        );
     }
 }

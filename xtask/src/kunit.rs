@@ -139,7 +139,12 @@ pub struct Outcome {
 /// The build directory of `config`, shared by both runtimes. It remembers the tree it was
 /// built from and is emptied when the tree changes.
 fn build_dir(tree: &Tree, config: Config) -> Result<PathBuf> {
-    let dir = util::cache_dir()?.join("build").join(config.name());
+    build_dir_named(tree, config.name())
+}
+
+/// The build directory `$CACHE/build/<name>`, emptied when it was built from another tree.
+pub(crate) fn build_dir_named(tree: &Tree, name: &str) -> Result<PathBuf> {
+    let dir = util::cache_dir()?.join("build").join(name);
     let marker = dir.join(".rkasan-srctree");
     let src = fs::canonicalize(&tree.path)
         .unwrap_or_else(|_| tree.path.clone())
@@ -165,18 +170,35 @@ fn kunit_py(
     runtime: Runtime,
     dir: &Path,
 ) -> Result<Command> {
+    Ok(kunit_py_with(
+        tree,
+        sub,
+        &config.fragment(),
+        &runtime.kconfig(tree)?,
+        dir,
+    ))
+}
+
+/// kunit.py `sub` with a kunitconfig `fragment`, `--kconfig_add` options and a build dir.
+pub(crate) fn kunit_py_with(
+    tree: &Tree,
+    sub: &str,
+    fragment: &Path,
+    kconfig_add: &[&str],
+    dir: &Path,
+) -> Command {
     let mut cmd = Command::new("python3");
     setup::kernel_env(&mut cmd)
         .current_dir(&tree.path)
         .arg(tree.path.join("tools/testing/kunit/kunit.py"))
         .arg(sub)
         .arg("--arch=um")
-        .arg(format!("--kunitconfig={}", config.fragment().display()));
-    for opt in runtime.kconfig(tree)? {
+        .arg(format!("--kunitconfig={}", fragment.display()));
+    for opt in kconfig_add {
         cmd.arg(format!("--kconfig_add={opt}"));
     }
     cmd.arg(format!("--build_dir={}", dir.display()));
-    Ok(cmd)
+    cmd
 }
 
 /// Builds and runs one configuration with one runtime.
@@ -308,7 +330,7 @@ pub fn forbidden_symbols(nm_undefined: &str) -> Vec<String> {
 }
 
 /// The gate on the built runtime object: `nm -u` lists none of [`FORBIDDEN_SYMBOLS`].
-fn check_runtime_object(build: &Path) -> Result<()> {
+pub(crate) fn check_runtime_object(build: &Path) -> Result<()> {
     let obj = build.join(RUNTIME_OBJECT);
     let out = Command::new(Path::new(setup::LLVM_BIN).join("llvm-nm"))
         .arg("-u")

@@ -4,7 +4,9 @@
 //! and runs the KASAN KUnit suites with the C and the Rust runtime. The `xtask` binary
 //! (`cargo xtask`) is its command line; see `cargo xtask --help` and the repository's README.
 
+pub mod bench;
 pub mod cli;
+pub mod e2e;
 pub mod kunit;
 pub mod matrix;
 pub mod results;

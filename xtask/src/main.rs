@@ -10,7 +10,7 @@ use std::process::{Command, ExitCode};
 use xtask::cli::{self, Cli, Cmd};
 use xtask::tree::{self, Tree};
 use xtask::util::{self, Result, Step};
-use xtask::{kunit, matrix, series, setup};
+use xtask::{bench, e2e, kunit, matrix, series, setup};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -78,6 +78,18 @@ fn run(cli: &Cli) -> Result<bool> {
             }
             return matrix::matrix(&tree, cli.filter.as_deref(), jobs);
         }
+        Cmd::E2e => {
+            if !cli.no_apply {
+                prepare(&tree)?;
+            }
+            return e2e::e2e(&tree, jobs);
+        }
+        Cmd::Bench => {
+            if !cli.no_apply {
+                prepare(&tree)?;
+            }
+            return bench::bench(&tree, cli.mode, cli.rounds, jobs);
+        }
         Cmd::Ci => return ci(&tree, jobs),
     }
     Ok(true)
@@ -129,13 +141,18 @@ fn ci(tree: &Tree, jobs: usize) -> Result<bool> {
     }
     let _lock = util::lock_lab()?;
     prepare(tree)?;
-    let ok = matrix::matrix(tree, None, jobs)?;
-    if ok {
-        println!("ci: fmt, clippy, test and matrix all passed");
-        println!("ci: 4 passed, 0 failed");
-    } else {
+    let matrix_ok = matrix::matrix(tree, None, jobs)?;
+    if !matrix_ok {
         println!("ci: the matrix found regressions or failed runs (see above)");
-        println!("ci: 3 passed, 1 failed");
     }
-    Ok(ok)
+    let e2e_ok = e2e::e2e(tree, jobs)?;
+    if !e2e_ok {
+        println!("ci: e2e found a wrong verdict or a C-vs-Rust difference (see above)");
+    }
+    let failed = usize::from(!matrix_ok) + usize::from(!e2e_ok);
+    if failed == 0 {
+        println!("ci: fmt, clippy, test, matrix and e2e all passed");
+    }
+    println!("ci: {} passed, {failed} failed", 5 - failed);
+    Ok(failed == 0)
 }

@@ -35,6 +35,7 @@ pub const PACKAGES: &[&str] = &[
     "cpio",
     "git",
     "xz-utils",
+    "fonts-dejavu-core",
 ];
 
 /// Where Debian's clang-19 keeps the unversioned `clang`, `ld.lld`, `llvm-ar` that `LLVM=1` wants.

@@ -45,9 +45,9 @@ pub mod kernel_shadow;
 // Built even without KASAN_RUST_SHADOW: the KUnit suite poisons through it.
 #[path = "rkasan/kernel_generic.rs"]
 pub mod kernel_generic;
-#[cfg(CONFIG_KASAN_RUST_REPORT)]
-#[path = "rkasan/kernel_report.rs"]
-pub mod kernel_report;
 #[cfg(CONFIG_KASAN_RUST_QUARANTINE)]
 #[path = "rkasan/kernel_quarantine.rs"]
 pub mod kernel_quarantine;
+#[cfg(CONFIG_KASAN_RUST_REPORT)]
+#[path = "rkasan/kernel_report.rs"]
+pub mod kernel_report;

@@ -270,6 +270,9 @@ static void rkasan_quarantine_stress(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, ctx->cache);
 
 	rkasan_quarantine_get_size(&old_kind, &old_value);
+	rkasan_quarantine_stats(&st);
+	kunit_info(test, "kasan.quarantine_size: kind %d value %lu, bound %lu KiB\n",
+		   old_kind, old_value, st.max_size >> 10);
 	rkasan_quarantine_set_size(RKASAN_QSIZE_BYTES, STRESS_QUARANTINE_SIZE);
 	/* Evict what earlier tests left beyond the new bound. */
 	rkasan_quarantine_stats(&before);

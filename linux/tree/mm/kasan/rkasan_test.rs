@@ -10,8 +10,8 @@
 //! `mm/kasan/rkasan_entry.c` exports for KUnit.
 
 use core::ffi::c_void;
-use kernel::ffi::{c_char, c_int};
 use kernel::error::code::EINVAL;
+use kernel::ffi::{c_char, c_int};
 use kernel::prelude::*;
 
 extern "C" {
@@ -75,8 +75,11 @@ extern "C" {
     fn rkasan_quarantine_object_qlink(object: *const c_void) -> *const c_void;
     fn rkasan_quarantine_holds(qlink: *const c_void) -> bool;
     fn rkasan_quarantine_stats(stats: *mut QuarantineStats);
-    fn rkasan_parse_quarantine_size(arg: *const c_char, kind: *mut c_int, value: *mut usize)
-        -> c_int;
+    fn rkasan_parse_quarantine_size(
+        arg: *const c_char,
+        kind: *mut c_int,
+        value: *mut usize,
+    ) -> c_int;
 }
 
 /// The quarantine's sizes and counters.
@@ -123,7 +126,10 @@ mod tests {
         assert!(poisoned(p, 14));
         assert!(poisoned(p.wrapping_add(16), 8));
         let mut buf = [0u8; 32];
-        assert_eq!(bug_type(p.wrapping_add(13), 1, &mut buf), b"slab-out-of-bounds");
+        assert_eq!(
+            bug_type(p.wrapping_add(13), 1, &mut buf),
+            b"slab-out-of-bounds"
+        );
         Ok(())
     }
 
@@ -152,7 +158,10 @@ mod tests {
         assert!(!poisoned(p, 5000));
         assert!(poisoned(p.wrapping_add(5000), 1));
         let mut buf = [0u8; 32];
-        assert_eq!(bug_type(p.wrapping_add(5000), 1, &mut buf), b"vmalloc-out-of-bounds");
+        assert_eq!(
+            bug_type(p.wrapping_add(5000), 1, &mut buf),
+            b"vmalloc-out-of-bounds"
+        );
         Ok(())
     }
 
@@ -196,7 +205,10 @@ mod tests {
     fn fault_parameter() {
         assert_eq!(parse_fault(Some(c"report")), (0, FAULT_REPORT));
         assert_eq!(parse_fault(Some(c"panic")), (0, FAULT_PANIC));
-        assert_eq!(parse_fault(Some(c"panic_on_write")), (0, FAULT_PANIC_ON_WRITE));
+        assert_eq!(
+            parse_fault(Some(c"panic_on_write")),
+            (0, FAULT_PANIC_ON_WRITE)
+        );
         let einval = EINVAL.to_errno();
         for bad in [c"", c"PANIC", c"panic_x", c"report ", c"panic_on_writ"] {
             assert_eq!(parse_fault(Some(bad)), (einval, FAULT_DEFAULT));
@@ -222,7 +234,10 @@ mod tests {
         assert!(!poisoned(p, 3));
         assert!(poisoned(p.wrapping_add(3), 1));
         let mut buf = [0u8; 32];
-        assert_eq!(bug_type(p.wrapping_add(3), 1, &mut buf), b"global-out-of-bounds");
+        assert_eq!(
+            bug_type(p.wrapping_add(3), 1, &mut buf),
+            b"global-out-of-bounds"
+        );
     }
 
     /// A freed object waits in the quarantine, poisoned: a use-after-free on it is caught.
@@ -238,7 +253,10 @@ mod tests {
         assert!(poisoned(p, 1));
         assert!(poisoned(p.wrapping_add(64), 64));
         let mut buf = [0u8; 32];
-        assert_eq!(bug_type(p.wrapping_add(8), 8, &mut buf), b"slab-use-after-free");
+        assert_eq!(
+            bug_type(p.wrapping_add(8), 8, &mut buf),
+            b"slab-use-after-free"
+        );
         // SAFETY: Only compares addresses.
         assert!(unsafe { rkasan_quarantine_holds(qlink) });
         Ok(())
@@ -292,7 +310,10 @@ mod tests {
         }
         assert_eq!(parse_quarantine_size(None), (einval, -1, 0));
         let erange = kernel::error::code::ERANGE.to_errno();
-        assert_eq!(parse_quarantine_size(Some(c"18446744073709551616")), (erange, -1, 0));
+        assert_eq!(
+            parse_quarantine_size(Some(c"18446744073709551616")),
+            (erange, -1, 0)
+        );
     }
 
     /// KASAN is enabled once tests run, on every configuration; on ARCH_DEFER_KASAN kernels

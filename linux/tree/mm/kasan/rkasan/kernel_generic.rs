@@ -165,7 +165,12 @@ pub extern "C" fn rkasan_alloca_poison(addr: *const c_void, size: usize) -> bool
             addr.wrapping_add(rounded_down),
             size.wrapping_sub(rounded_down),
         );
-        let _ = shadow::poison(&KernelShadow, addr.wrapping_sub(REDZONE), REDZONE, KASAN_ALLOCA_LEFT);
+        let _ = shadow::poison(
+            &KernelShadow,
+            addr.wrapping_sub(REDZONE),
+            REDZONE,
+            KASAN_ALLOCA_LEFT,
+        );
         let _ = shadow::poison(
             &KernelShadow,
             addr.wrapping_add(rounded_up),

@@ -1,0 +1,834 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `cargo xtask bench`: what KASAN costs with the C and with the Rust runtime.
+//!
+//! Three UML kernels from one tree and one config (the `full` kunitconfig without the KASAN
+//! test suite, with the instrumentation mode asked for and the `rkasan_bench` suite of
+//! `mm/rkasan_bench.c`): KASAN off (build dir `bench-off`), KASAN with the C runtime and KASAN
+//! with the Rust runtime (both in `bench-<mode>`, C first, so the Rust build is incremental).
+//! Each `linux` is copied out after its build, so the three coexist; they run interleaved
+//! (off, C, Rust, off, C, Rust, ...) for a number of rounds, with `kasan_multi_shot`, and every
+//! case's figure is the median over the rounds of the suite's own medians.
+
+use std::collections::BTreeMap;
+use std::fmt::{self, Write as _};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::kunit::{self, Config};
+use crate::setup;
+use crate::tree::Tree;
+use crate::util::{self, bail, Context, Result, Step};
+
+/// How KASAN instruments accesses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `CONFIG_KASAN_OUTLINE`: every access calls `__asan_loadN` / `__asan_storeN`.
+    Outline,
+    /// `CONFIG_KASAN_INLINE`: the shadow check is inlined, the runtime only reports.
+    Inline,
+}
+
+impl Mode {
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Outline => "outline",
+            Mode::Inline => "inline",
+        }
+    }
+
+    /// Parses a name.
+    pub fn parse(s: &str) -> Option<Mode> {
+        [Mode::Outline, Mode::Inline]
+            .into_iter()
+            .find(|m| m.name() == s)
+    }
+
+    fn option(self) -> &'static str {
+        match self {
+            Mode::Outline => "CONFIG_KASAN_OUTLINE=y",
+            Mode::Inline => "CONFIG_KASAN_INLINE=y",
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One of the three kernels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kernel {
+    /// KASAN off.
+    Off,
+    /// KASAN, C runtime.
+    C,
+    /// KASAN, Rust runtime.
+    Rust,
+}
+
+impl Kernel {
+    /// All three, in build and run order.
+    pub const ALL: [Kernel; 3] = [Kernel::Off, Kernel::C, Kernel::Rust];
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Off => "off",
+            Kernel::C => "c",
+            Kernel::Rust => "rust",
+        }
+    }
+
+    /// `--kconfig_add` options on top of the fragment.
+    fn kconfig_add(self) -> &'static [&'static str] {
+        match self {
+            Kernel::Off => &[],
+            Kernel::C => &["# CONFIG_KASAN_RUST is not set"],
+            Kernel::Rust => &["CONFIG_KASAN_RUST=y"],
+        }
+    }
+}
+
+/// The suite's KUnit name.
+pub const SUITE: &str = "rkasan_bench";
+/// The Kconfig option of the suite.
+const BENCH_OPTION: &str = "CONFIG_KASAN_RUST_BENCH=y";
+/// The kernel command line (kunit.py's for UML, plus the suite filter and multi-shot reports).
+pub const CMDLINE: &[&str] = &[
+    "mem=1G",
+    "console=tty",
+    "kunit_shutdown=halt",
+    "kunit.filter_glob=rkasan_bench",
+    "kasan_multi_shot",
+];
+/// The longest one run may take.
+const RUN_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The kunitconfig of `kernel` in `mode`, made from the `full` config's `full`: its options
+/// without the KASAN test suite, the mode's instrumentation, the bench suite; for the kernel
+/// without KASAN every `CONFIG_KASAN*` option goes and `CONFIG_KASAN` is unset.
+pub fn fragment(full: &str, kernel: Kernel, mode: Mode) -> String {
+    let mut out = format!(
+        "# rkasan bench: {} kernel, {mode} mode; made by `cargo xtask bench` from full.config\n",
+        kernel.name()
+    );
+    for line in full.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') || line == "CONFIG_KASAN_KUNIT_TEST=y" {
+            continue;
+        }
+        if line.starts_with("CONFIG_KASAN") {
+            if kernel == Kernel::Off {
+                continue;
+            }
+            if line == "CONFIG_KASAN_OUTLINE=y" || line == "CONFIG_KASAN_INLINE=y" {
+                out.push_str(mode.option());
+                out.push('\n');
+                continue;
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    if kernel == Kernel::Off {
+        out.push_str("# CONFIG_KASAN is not set\n");
+    } else if !out.contains(mode.option()) {
+        out.push_str(mode.option());
+        out.push('\n');
+    }
+    out.push_str(BENCH_OPTION);
+    out.push('\n');
+    out
+}
+
+/// What a `.config` must say for `kernel` in `mode`; returns the first line it lacks.
+pub fn check_config(dot_config: &str, kernel: Kernel, mode: Mode) -> Option<String> {
+    let has = |l: &str| dot_config.lines().any(|x| x == l);
+    let mut want: Vec<String> = vec![BENCH_OPTION.to_string()];
+    match kernel {
+        Kernel::Off => want.push("# CONFIG_KASAN is not set".into()),
+        Kernel::C | Kernel::Rust => {
+            want.push("CONFIG_KASAN=y".into());
+            want.push(mode.option().into());
+        }
+    }
+    match kernel {
+        Kernel::C => want.push("# CONFIG_KASAN_RUST is not set".into()),
+        Kernel::Rust => {
+            for opt in ["", "_SHADOW", "_REPORT", "_PARAMS", "_QUARANTINE"] {
+                want.push(format!("CONFIG_KASAN_RUST{opt}=y"));
+            }
+        }
+        Kernel::Off => {}
+    }
+    want.into_iter().find(|l| !has(l))
+}
+
+/// The figures of one console: `(case, ns per op)` from the suite's diagnostic lines
+/// `# <test>: bench <name> <ns>`.
+pub fn parse_console(console: &str) -> Vec<(String, f64)> {
+    let mut out = Vec::new();
+    for line in console.lines() {
+        let Some(hash) = line.find("# ") else {
+            continue;
+        };
+        let words: Vec<&str> = line[hash + 2..].split_whitespace().collect();
+        let at = match words.first() {
+            Some(&"bench") => 0,
+            Some(w) if w.ends_with(':') && words.get(1) == Some(&"bench") => 1,
+            _ => continue,
+        };
+        if let (Some(name), Some(value)) = (words.get(at + 1), words.get(at + 2)) {
+            if let Ok(v) = value.parse::<f64>() {
+                out.push((name.to_string(), v));
+            }
+        }
+    }
+    out
+}
+
+/// The KTAP verdict line of the suite in a console (`ok N rkasan_bench`), if any.
+pub fn suite_verdict(console: &str) -> Option<bool> {
+    console.lines().find_map(|l| {
+        let mut w = l.split_whitespace();
+        let first = w.next()?;
+        let (ok, rest) = match first {
+            "ok" => (true, w),
+            "not" if w.next() == Some("ok") => (false, w),
+            _ => return None,
+        };
+        let mut rest = rest;
+        rest.next()?; // the number
+        (rest.next() == Some(SUITE)).then_some(ok)
+    })
+}
+
+/// The median of `values` (the mean of the middle two for an even count); `None` when empty.
+pub fn median(values: &[f64]) -> Option<f64> {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+/// One case of the result.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Row {
+    /// The case (`load8_seq`, `kmalloc_64`, `report`, ...).
+    pub name: String,
+    /// `outline` or `inline`.
+    pub mode: String,
+    /// Median ns per op without KASAN (`null` for `report`).
+    pub off_ns: Option<f64>,
+    /// Median with the C runtime.
+    pub c_ns: Option<f64>,
+    /// Median with the Rust runtime.
+    pub rust_ns: Option<f64>,
+    /// Every round's figure without KASAN.
+    pub off_rounds: Vec<f64>,
+    /// Every round's figure with the C runtime.
+    pub c_rounds: Vec<f64>,
+    /// Every round's figure with the Rust runtime.
+    pub rust_rounds: Vec<f64>,
+}
+
+impl Row {
+    /// Rust / C.
+    pub fn rust_over_c(&self) -> Option<f64> {
+        Some(self.rust_ns? / self.c_ns?)
+    }
+
+    /// (Rust - off) / (C - off): the Rust runtime's overhead relative to the C runtime's;
+    /// `None` when the C overhead is under 1% of the baseline (the ratio would be noise).
+    pub fn overhead_ratio(&self) -> Option<f64> {
+        let (off, c, rust) = (self.off_ns?, self.c_ns?, self.rust_ns?);
+        let c_over = c - off;
+        (c_over > off.abs() * 0.01 && c_over > 0.0).then(|| (rust - off) / c_over)
+    }
+}
+
+/// The samples of every round: `samples[kernel][case]` = the figure of each round.
+pub type Samples = BTreeMap<Kernel, BTreeMap<String, Vec<f64>>>;
+
+/// The rows, in the order the cases first appear in `order`.
+pub fn rows(samples: &Samples, order: &[String], mode: Mode) -> Vec<Row> {
+    let get = |k: Kernel, name: &str| -> Vec<f64> {
+        samples
+            .get(&k)
+            .and_then(|m| m.get(name))
+            .cloned()
+            .unwrap_or_default()
+    };
+    order
+        .iter()
+        .map(|name| {
+            let (off, c, rust) = (
+                get(Kernel::Off, name),
+                get(Kernel::C, name),
+                get(Kernel::Rust, name),
+            );
+            Row {
+                name: name.clone(),
+                mode: mode.name().to_string(),
+                off_ns: median(&off),
+                c_ns: median(&c),
+                rust_ns: median(&rust),
+                off_rounds: off,
+                c_rounds: c,
+                rust_rounds: rust,
+            }
+        })
+        .collect()
+}
+
+fn ns(v: Option<f64>) -> String {
+    match v {
+        Some(v) if v >= 1000.0 => format!("{v:.0}"),
+        Some(v) => format!("{v:.2}"),
+        None => "n/a".to_string(),
+    }
+}
+
+fn ratio(v: Option<f64>) -> String {
+    v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.2}"))
+}
+
+/// The Markdown table.
+pub fn table(rows: &[Row]) -> String {
+    let mut s = String::from(
+        "| case | off ns | C ns | Rust ns | Rust/C | (Rust-off)/(C-off) |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} |",
+            r.name,
+            ns(r.off_ns),
+            ns(r.c_ns),
+            ns(r.rust_ns),
+            ratio(r.rust_over_c()),
+            ratio(r.overhead_ratio())
+        );
+    }
+    s
+}
+
+#[derive(Serialize)]
+struct Json<'a> {
+    mode: &'a str,
+    rounds: usize,
+    cmdline: String,
+    cases: &'a [Row],
+}
+
+/// The chart of the ratios: per case, Rust/C (top bar) and (Rust-off)/(C-off) (bottom bar),
+/// with the line at 1.
+pub fn chart(rows: &[Row], mode: Mode, font: &'static [u8], path: &Path) -> Result<()> {
+    use plotters::prelude::*;
+    use plotters::style::{register_font, FontStyle};
+
+    register_font("sans-serif", FontStyle::Normal, font)
+        .map_err(|_| util::Error("cannot load the chart's font".to_string()))?;
+    let n = rows.len().max(1);
+    let max = rows
+        .iter()
+        .flat_map(|r| [r.rust_over_c(), r.overhead_ratio()])
+        .flatten()
+        .fold(1.5_f64, f64::max)
+        .min(5.0)
+        * 1.05;
+    let height = 120 + 22 * u32::try_from(n).unwrap_or(100);
+    let root = BitMapBackend::new(path, (1000, height)).into_drawing_area();
+    let draw = |e: &dyn std::fmt::Display| util::Error(format!("chart: {e}"));
+    root.fill(&WHITE).map_err(|e| draw(&e))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("rkasan bench ({mode}): Rust runtime vs C runtime, ratio (1 = same)"),
+            ("sans-serif", 20),
+        )
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(130)
+        .build_cartesian_2d(0.0..max, 0.0..n as f64)
+        .map_err(|e| draw(&e))?;
+    let names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(n * 2 + 1)
+        .y_label_formatter(&|y| {
+            // Label the middle of each case's band only.
+            let i = (n as f64 - y - 0.5).round();
+            if (n as f64 - y - 0.5 - i).abs() < 0.01 && i >= 0.0 {
+                names.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .x_desc("ratio")
+        .draw()
+        .map_err(|e| draw(&e))?;
+    let top = |i: usize| n as f64 - i as f64;
+    let clip = |v: f64| v.min(max);
+    chart
+        .draw_series(rows.iter().enumerate().filter_map(|(i, r)| {
+            let v = r.rust_over_c()?;
+            Some(Rectangle::new(
+                [(0.0, top(i) - 0.1), (clip(v), top(i) - 0.5)],
+                BLUE.filled(),
+            ))
+        }))
+        .map_err(|e| draw(&e))?
+        .label("Rust/C")
+        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], BLUE.filled()));
+    chart
+        .draw_series(rows.iter().enumerate().filter_map(|(i, r)| {
+            let v = r.overhead_ratio()?;
+            Some(Rectangle::new(
+                [(0.0, top(i) - 0.5), (clip(v), top(i) - 0.9)],
+                RGBColor(230, 140, 30).filled(),
+            ))
+        }))
+        .map_err(|e| draw(&e))?
+        .label("(Rust-off)/(C-off)")
+        .legend(|(x, y)| {
+            Rectangle::new(
+                [(x, y - 5), (x + 15, y + 5)],
+                RGBColor(230, 140, 30).filled(),
+            )
+        });
+    chart
+        .draw_series(std::iter::once(PathElement::new(
+            vec![(1.0, 0.0), (1.0, n as f64)],
+            BLACK.stroke_width(2),
+        )))
+        .map_err(|e| draw(&e))?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| draw(&e))?;
+    root.present().map_err(|e| draw(&e))?;
+    Ok(())
+}
+
+/// The font of the chart (Debian's fonts-dejavu-core).
+const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+
+/// Builds one kernel and copies its `linux` to `out/linux-<kernel>`.
+fn build(
+    tree: &Tree,
+    kernel: Kernel,
+    mode: Mode,
+    fragment_path: &Path,
+    out: &Path,
+    jobs: usize,
+) -> Result<PathBuf> {
+    let dir_name = match kernel {
+        Kernel::Off => "bench-off".to_string(),
+        Kernel::C | Kernel::Rust => format!("bench-{mode}"),
+    };
+    let build = kunit::build_dir_named(tree, &dir_name)?;
+    let log = out.join(format!("build-{}.log", kernel.name()));
+    let _ = fs::remove_file(&log);
+    let step = Step::start(
+        format!("build: {} kernel ({mode})", kernel.name()),
+        Some(&format!(
+            "build dir: {}\n    log: {}",
+            build.display(),
+            log.display()
+        )),
+    );
+    let mut cmd = kunit::kunit_py_with(tree, "build", fragment_path, kernel.kconfig_add(), &build);
+    for opt in setup::make_options()? {
+        cmd.arg(format!("--make_options={opt}"));
+    }
+    cmd.arg(format!("--jobs={jobs}"));
+    if util::run_logged(&mut cmd, &log).is_err() {
+        let first = kunit::first_error(&util::read(&log).unwrap_or_default())
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default();
+        bail!(
+            "the {} kernel build failed{first}; full log: {}",
+            kernel.name(),
+            log.display()
+        );
+    }
+    let dot_config = util::read(&build.join(".config"))?;
+    if let Some(missing) = check_config(&dot_config, kernel, mode) {
+        bail!(
+            "{}/.config lacks `{missing}` for the {} kernel; see {}",
+            build.display(),
+            kernel.name(),
+            log.display()
+        );
+    }
+    if kernel == Kernel::Rust {
+        kunit::check_runtime_object(&build)?;
+    }
+    check_instrumented(&build, kernel)?;
+    let bin = out.join(format!("linux-{}", kernel.name()));
+    fs::copy(build.join("linux"), &bin).context(format!("cannot copy {}", bin.display()))?;
+    step.done();
+    Ok(bin)
+}
+
+/// The bench object calls the runtime when KASAN is on, and does not when it is off.
+fn check_instrumented(build: &Path, kernel: Kernel) -> Result<()> {
+    let obj = build.join("mm/rkasan_bench.o");
+    let undefined = util::capture(
+        Command::new(Path::new(setup::LLVM_BIN).join("llvm-nm"))
+            .arg("-u")
+            .arg(&obj),
+    )?;
+    let asan = undefined.lines().any(|l| l.contains("__asan_"));
+    if asan != (kernel != Kernel::Off) {
+        bail!(
+            "{} {} KASAN instrumentation (llvm-nm -u finds {} __asan_ symbol)",
+            obj.display(),
+            if asan { "has" } else { "lacks" },
+            if asan { "an" } else { "no" }
+        );
+    }
+    Ok(())
+}
+
+/// Runs one kernel binary, saving its console to `log`; returns the console.
+fn run_kernel(bin: &Path, log: &Path) -> Result<String> {
+    let file = fs::File::create(log).context(format!("cannot create {}", log.display()))?;
+    let err = file.try_clone()?;
+    let mut child = Command::new(bin)
+        .args(CMDLINE)
+        .current_dir(log.parent().unwrap_or(Path::new(".")))
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(file))
+        .stderr(Stdio::from(err))
+        .spawn()
+        .context(format!("cannot run {}", bin.display()))?;
+    let start = Instant::now();
+    loop {
+        if child.try_wait()?.is_some() {
+            break;
+        }
+        if start.elapsed() > RUN_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!(
+                "{} ran longer than {}; console: {}",
+                bin.display(),
+                util::fmt_duration(RUN_TIMEOUT),
+                log.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let raw = fs::read(log).unwrap_or_default();
+    Ok(String::from_utf8_lossy(&raw).into_owned())
+}
+
+/// `cargo xtask bench`.
+pub fn bench(tree: &Tree, mode: Mode, rounds: usize, jobs: usize) -> Result<bool> {
+    tree.version()?;
+    if !kunit::has_kasan_rust(tree)? {
+        return Err(kunit::no_kasan_rust(tree));
+    }
+    let kconfig = util::read(&tree.path.join("lib/Kconfig.kasan"))?;
+    if !kconfig.contains("config KASAN_RUST_BENCH") {
+        bail!(
+            "{}: lib/Kconfig.kasan has no KASAN_RUST_BENCH (the rkasan_bench commit is not \
+             applied)",
+            tree.path.display()
+        );
+    }
+    let out = util::out_dir().join("bench");
+    let run_dir = out.join(mode.name());
+    util::mkdir(&run_dir)?;
+    let full = util::read(&Config::Full.fragment())?;
+    let mut bins = Vec::new();
+    for kernel in Kernel::ALL {
+        let path = run_dir.join(format!("{}.config", kernel.name()));
+        util::write(&path, fragment(&full, kernel, mode))?;
+        bins.push((kernel, build(tree, kernel, mode, &path, &run_dir, jobs)?));
+    }
+
+    let mut samples: Samples = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    let mut ok = true;
+    let step = Step::start(
+        format!("run: {rounds} interleaved rounds of off, C, Rust ({mode})"),
+        Some(&format!("consoles: {}/round*-*.log", run_dir.display())),
+    );
+    for round in 1..=rounds {
+        for (kernel, bin) in &bins {
+            let log = run_dir.join(format!("round{round}-{}.log", kernel.name()));
+            let console = run_kernel(bin, &log)?;
+            let figures = parse_console(&console);
+            match suite_verdict(&console) {
+                Some(true) => {}
+                Some(false) => {
+                    ok = false;
+                    eprintln!(
+                        "    round {round}, {}: the suite failed ({})",
+                        kernel.name(),
+                        log.display()
+                    );
+                }
+                None => eprintln!(
+                    "    round {round}, {}: no suite verdict (lost console lines?) in {}",
+                    kernel.name(),
+                    log.display()
+                ),
+            }
+            if figures.is_empty() {
+                ok = false;
+                eprintln!(
+                    "    round {round}, {}: no figures in {}",
+                    kernel.name(),
+                    log.display()
+                );
+            }
+            for (name, v) in figures {
+                if !order.contains(&name) {
+                    order.push(name.clone());
+                }
+                samples
+                    .entry(*kernel)
+                    .or_default()
+                    .entry(name)
+                    .or_default()
+                    .push(v);
+            }
+        }
+        eprintln!("    round {round} of {rounds} done");
+    }
+    step.done();
+
+    let rows = rows(&samples, &order, mode);
+    let md = format!(
+        "# rkasan bench, {mode} mode\n\n\
+         `cargo xtask bench --mode {mode}`: three UML kernels from {} (the `full` config without \
+         the KASAN test suite, CONFIG_KASAN_{}, plus CONFIG_KASAN_RUST_BENCH): KASAN off, KASAN \
+         with the C runtime, KASAN with the Rust runtime (every KASAN_RUST_* option on). \
+         {rounds} interleaved rounds (off, C, Rust, ...); a figure is the median over the rounds \
+         of the suite's median of 9 samples of at least 2 ms each. Command line: `{}`. The \
+         report case silences the console while it runs (printk still formats and stores each \
+         report). ns per op; Rust/C above 1 means the Rust runtime is slower.\n\n{}",
+        tree.path.display(),
+        mode.name().to_uppercase(),
+        CMDLINE.join(" "),
+        table(&rows)
+    );
+    util::write(&out.join("bench.md"), &md)?;
+    let json = Json {
+        mode: mode.name(),
+        rounds,
+        cmdline: CMDLINE.join(" "),
+        cases: &rows,
+    };
+    util::write(
+        &out.join("bench.json"),
+        serde_json::to_string_pretty(&json).map_err(|e| util::Error(e.to_string()))? + "\n",
+    )?;
+    let png = out.join("bench.png");
+    let _ = fs::remove_file(&png);
+    match fs::read(FONT) {
+        Ok(font) => chart(&rows, mode, Box::leak(font.into_boxed_slice()), &png)?,
+        Err(e) => {
+            eprintln!("    no chart: cannot read {FONT} ({e}; apt-get install fonts-dejavu-core)")
+        }
+    }
+    // The latest run is bench.*; each mode's also stays in its own directory.
+    for name in ["bench.md", "bench.json", "bench.png"] {
+        if out.join(name).is_file() {
+            fs::copy(out.join(name), run_dir.join(name))
+                .context(format!("cannot copy {name} to {}", run_dir.display()))?;
+        }
+    }
+    println!(
+        "\nbench: {mode} mode, {rounds} rounds ({})",
+        tree.path.display()
+    );
+    print!("{}", table(&rows));
+    println!(
+        "results: {}/bench.md, bench.json, bench.png (also in {1}); consoles in {1}",
+        out.display(),
+        run_dir.display()
+    );
+    Ok(ok && !rows.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &str = "# SPDX-License-Identifier: GPL-2.0\n# full: ...\nCONFIG_KUNIT=y\n\
+        CONFIG_KASAN=y\nCONFIG_KASAN_GENERIC=y\nCONFIG_KASAN_OUTLINE=y\nCONFIG_KASAN_VMALLOC=y\n\
+        CONFIG_KASAN_EXTRA_INFO=y\nCONFIG_KASAN_KUNIT_TEST=y\nCONFIG_RUST=y\nCONFIG_SMP=y\n";
+
+    #[test]
+    fn fragments() {
+        let off = fragment(FULL, Kernel::Off, Mode::Outline);
+        assert!(!off.contains("CONFIG_KASAN=y"));
+        assert!(!off.contains("CONFIG_KASAN_OUTLINE"));
+        assert!(off.contains("# CONFIG_KASAN is not set\n"));
+        assert!(off.contains("CONFIG_KUNIT=y\n") && off.contains("CONFIG_SMP=y\n"));
+        assert!(off.ends_with("CONFIG_KASAN_RUST_BENCH=y\n"));
+        let inline = fragment(FULL, Kernel::C, Mode::Inline);
+        assert!(inline.contains("CONFIG_KASAN=y\nCONFIG_KASAN_GENERIC=y\nCONFIG_KASAN_INLINE=y\n"));
+        assert!(!inline.contains("OUTLINE") && !inline.contains("KUNIT_TEST"));
+        let outline = fragment(FULL, Kernel::Rust, Mode::Outline);
+        assert!(outline.contains("CONFIG_KASAN_OUTLINE=y\n"));
+        assert_eq!(outline.matches("CONFIG_KASAN_OUTLINE=y").count(), 1);
+        // The real full.config works too.
+        let real = util::read(&Config::Full.fragment()).unwrap();
+        assert!(fragment(&real, Kernel::Rust, Mode::Inline).contains("CONFIG_KASAN_INLINE=y\n"));
+    }
+
+    #[test]
+    fn config_checks() {
+        let rust = "CONFIG_KASAN=y\nCONFIG_KASAN_OUTLINE=y\nCONFIG_KASAN_RUST=y\n\
+            CONFIG_KASAN_RUST_SHADOW=y\nCONFIG_KASAN_RUST_REPORT=y\nCONFIG_KASAN_RUST_PARAMS=y\n\
+            CONFIG_KASAN_RUST_QUARANTINE=y\nCONFIG_KASAN_RUST_BENCH=y\n";
+        assert_eq!(check_config(rust, Kernel::Rust, Mode::Outline), None);
+        assert_eq!(
+            check_config(rust, Kernel::Rust, Mode::Inline).as_deref(),
+            Some("CONFIG_KASAN_INLINE=y")
+        );
+        assert_eq!(
+            check_config(rust, Kernel::C, Mode::Outline).as_deref(),
+            Some("# CONFIG_KASAN_RUST is not set")
+        );
+        assert_eq!(
+            check_config("# CONFIG_KASAN is not set\n", Kernel::Off, Mode::Outline).as_deref(),
+            Some("CONFIG_KASAN_RUST_BENCH=y")
+        );
+    }
+
+    const CONSOLE: &str = "\
+KTAP version 1
+1..1
+    KTAP version 1
+    # Subtest: rkasan_bench
+    1..2
+    # rkasan_bench_access: bench load1_seq 2.345
+    # rkasan_bench_access: bench store16_rand 11.000
+[    1.234] some other line with # bench
+    ok 1 rkasan_bench_access
+    # rkasan_bench_report: bench report 48123.500
+    # bench memset_64 7
+    # rkasan_bench_report: bench broken x
+    ok 2 rkasan_bench_report
+# rkasan_bench: pass:2 fail:0 skip:0 total:2
+ok 1 rkasan_bench
+";
+
+    #[test]
+    fn parses_console() {
+        assert_eq!(
+            parse_console(CONSOLE),
+            [
+                ("load1_seq".to_string(), 2.345),
+                ("store16_rand".to_string(), 11.0),
+                ("report".to_string(), 48123.5),
+                ("memset_64".to_string(), 7.0),
+            ]
+        );
+        assert_eq!(suite_verdict(CONSOLE), Some(true));
+        assert_eq!(suite_verdict("not ok 1 rkasan_bench # FAIL\n"), Some(false));
+        assert_eq!(suite_verdict("    ok 1 rkasan_bench_access\n"), None);
+    }
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[3.0]), Some(3.0));
+        assert_eq!(median(&[5.0, 1.0, 3.0]), Some(3.0));
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        assert_eq!(median(&[f64::NAN, 2.0]), Some(2.0));
+    }
+
+    #[test]
+    fn rows_and_table() {
+        let mut samples: Samples = BTreeMap::new();
+        let mut put = |k: Kernel, name: &str, v: &[f64]| {
+            samples
+                .entry(k)
+                .or_default()
+                .insert(name.to_string(), v.to_vec());
+        };
+        put(Kernel::Off, "load8_seq", &[1.0, 1.2, 0.8]);
+        put(Kernel::C, "load8_seq", &[3.0, 9.0, 2.9]);
+        put(Kernel::Rust, "load8_seq", &[4.0, 3.9, 4.1]);
+        put(Kernel::C, "report", &[50000.0]);
+        put(Kernel::Rust, "report", &[40000.0]);
+        let order = vec!["load8_seq".to_string(), "report".to_string()];
+        let rows = rows(&samples, &order, Mode::Outline);
+        assert_eq!(rows[0].off_ns, Some(1.0));
+        assert_eq!(rows[0].c_ns, Some(3.0));
+        assert_eq!(rows[0].rust_ns, Some(4.0));
+        assert_eq!(rows[0].overhead_ratio(), Some(1.5));
+        assert_eq!(rows[1].off_ns, None);
+        assert_eq!(rows[1].overhead_ratio(), None);
+        assert_eq!(rows[1].rust_over_c(), Some(0.8));
+        let t = table(&rows);
+        assert!(
+            t.contains("| load8_seq | 1.00 | 3.00 | 4.00 | 1.33 | 1.50 |"),
+            "{t}"
+        );
+        assert!(
+            t.contains("| report | n/a | 50000 | 40000 | 0.80 | n/a |"),
+            "{t}"
+        );
+        let json = serde_json::to_value(&rows[1]).unwrap();
+        assert_eq!(json["name"], "report");
+        assert_eq!(json["mode"], "outline");
+        assert!(json["off_ns"].is_null());
+        assert_eq!(json["c_ns"], 50000.0);
+    }
+
+    #[test]
+    fn draws_chart() {
+        let Ok(font) = fs::read(FONT) else {
+            eprintln!("no {FONT}: chart not tested");
+            return;
+        };
+        let rows = vec![Row {
+            name: "load8_seq".into(),
+            mode: "outline".into(),
+            off_ns: Some(1.0),
+            c_ns: Some(3.0),
+            rust_ns: Some(4.0),
+            off_rounds: vec![],
+            c_rounds: vec![],
+            rust_rounds: vec![],
+        }];
+        let path = std::env::temp_dir().join(format!("xtask-bench-{}.png", std::process::id()));
+        chart(
+            &rows,
+            Mode::Outline,
+            Box::leak(font.into_boxed_slice()),
+            &path,
+        )
+        .unwrap();
+        let png = fs::read(&path).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+        let _ = fs::remove_file(&path);
+    }
+}
