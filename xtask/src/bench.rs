@@ -456,21 +456,12 @@ fn build(
             log.display()
         )),
     );
-    let mut cmd = kunit::kunit_py_with(tree, "build", fragment_path, kernel.kconfig_add(), &build);
-    for opt in setup::make_options()? {
-        cmd.arg(format!("--make_options={opt}"));
-    }
-    cmd.arg(format!("--jobs={jobs}"));
-    if util::run_logged(&mut cmd, &log).is_err() {
-        let first = kunit::first_error(&util::read(&log).unwrap_or_default())
-            .map(|e| format!(": {e}"))
-            .unwrap_or_default();
-        bail!(
-            "the {} kernel build failed{first}; full log: {}",
-            kernel.name(),
-            log.display()
-        );
-    }
+    kunit::build_kernel(
+        kunit::kunit_py_with(tree, "build", fragment_path, kernel.kconfig_add(), &build),
+        jobs,
+        &log,
+        &format!("{} kernel", kernel.name()),
+    )?;
     let dot_config = util::read(&build.join(".config"))?;
     if let Some(missing) = check_config(&dot_config, kernel, mode) {
         bail!(

@@ -21,7 +21,6 @@ use std::time::{Duration, Instant};
 
 use crate::kunit::{self, Runtime};
 use crate::results::{parse_ktap, Results, Status};
-use crate::setup;
 use crate::tree::Tree;
 use crate::util::{self, bail, Context, Result, Step};
 
@@ -652,44 +651,6 @@ fn boot(
     })
 }
 
-/// The build directory (shared by both runtimes), remembering its tree like the lab's others.
-fn build_dir(tree: &Tree) -> Result<PathBuf> {
-    let dir = util::cache_dir()?.join("build").join("e2e");
-    let marker = dir.join(".rkasan-srctree");
-    let src = fs::canonicalize(&tree.path)
-        .unwrap_or_else(|_| tree.path.clone())
-        .to_string_lossy()
-        .into_owned();
-    if dir.exists() && fs::read_to_string(&marker).ok().as_deref() != Some(src.as_str()) {
-        eprintln!(
-            "    {} was built from another tree: starting it afresh",
-            dir.display()
-        );
-        fs::remove_dir_all(&dir).context(format!("cannot remove {}", dir.display()))?;
-    }
-    util::mkdir(&dir)?;
-    util::write(&marker, &src)?;
-    Ok(dir)
-}
-
-/// The `--kconfig_add` options of `runtime` (as `kunit`'s).
-fn runtime_kconfig(tree: &Tree, runtime: Runtime) -> Result<Vec<&'static str>> {
-    Ok(match runtime {
-        Runtime::C => vec!["# CONFIG_KASAN_RUST is not set"],
-        Runtime::Rust => {
-            let kconfig = util::read(&tree.path.join("lib/Kconfig.kasan"))?;
-            let mut opts = vec!["CONFIG_KASAN_RUST=y"];
-            if kconfig
-                .lines()
-                .any(|l| l.trim_end() == "config KASAN_RUST_KUNIT_TEST")
-            {
-                opts.push("CONFIG_KASAN_RUST_KUNIT_TEST=y");
-            }
-            opts
-        }
-    })
-}
-
 fn build(tree: &Tree, runtime: Runtime, dir: &Path, out: &Path, jobs: usize) -> Result<()> {
     let log = out.join("build.log");
     let step = Step::start(
@@ -700,29 +661,12 @@ fn build(tree: &Tree, runtime: Runtime, dir: &Path, out: &Path, jobs: usize) -> 
             log.display()
         )),
     );
-    let mut cmd = Command::new("python3");
-    setup::kernel_env(&mut cmd)
-        .current_dir(&tree.path)
-        .arg(tree.path.join("tools/testing/kunit/kunit.py"))
-        .args(["build", "--arch=um"])
-        .arg(format!("--kunitconfig={}", fragment().display()));
-    for opt in runtime_kconfig(tree, runtime)? {
-        cmd.arg(format!("--kconfig_add={opt}"));
-    }
-    cmd.arg(format!("--build_dir={}", dir.display()));
-    for opt in setup::make_options()? {
-        cmd.arg(format!("--make_options={opt}"));
-    }
-    cmd.arg(format!("--jobs={jobs}"));
-    if util::run_logged(&mut cmd, &log).is_err() {
-        let first = kunit::first_error(&util::read(&log).unwrap_or_default())
-            .map(|e| format!(": {e}"))
-            .unwrap_or_default();
-        bail!(
-            "the e2e build with the {runtime} runtime failed{first}; full log: {}",
-            log.display()
-        );
-    }
+    kunit::build_kernel(
+        kunit::kunit_py_with(tree, "build", &fragment(), &runtime.kconfig(tree)?, dir),
+        jobs,
+        &log,
+        &format!("e2e config with the {runtime} runtime"),
+    )?;
     let config = util::read(&dir.join(".config"))?;
     let rust_on = config.lines().any(|l| l == "CONFIG_KASAN_RUST=y");
     if rust_on != (runtime == Runtime::Rust) {
@@ -925,7 +869,7 @@ pub fn e2e(tree: &Tree, jobs: usize) -> Result<bool> {
     if !fragment().is_file() {
         bail!("no kunitconfig at {}", fragment().display());
     }
-    let dir = build_dir(tree)?;
+    let dir = kunit::build_dir_named(tree, "e2e")?;
     let runtimes: Vec<Runtime> = if kunit::has_kasan_rust(tree)? {
         Runtime::ALL.to_vec()
     } else {

@@ -84,7 +84,7 @@ impl Runtime {
 
     /// The `--kconfig_add` options that select it in `tree`: Rust also turns on its own KUnit
     /// suite (`KASAN_RUST_KUNIT_TEST`) when the tree defines it.
-    fn kconfig(self, tree: &Tree) -> Result<Vec<&'static str>> {
+    pub(crate) fn kconfig(self, tree: &Tree) -> Result<Vec<&'static str>> {
         Ok(match self {
             Runtime::C => vec!["# CONFIG_KASAN_RUST is not set"],
             Runtime::Rust => {
@@ -201,6 +201,25 @@ pub(crate) fn kunit_py_with(
     cmd
 }
 
+/// Runs `kunit.py build` (`cmd`, from [`kunit_py_with`]) with the lab's make options and `jobs`,
+/// its output in `log`; on failure the error names `what` was built and the log's first error.
+pub(crate) fn build_kernel(mut cmd: Command, jobs: usize, log: &Path, what: &str) -> Result<()> {
+    for opt in setup::make_options()? {
+        cmd.arg(format!("--make_options={opt}"));
+    }
+    cmd.arg(format!("--jobs={jobs}"));
+    if util::run_logged(&mut cmd, log).is_err() {
+        let first = first_error(&util::read(log).unwrap_or_default())
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default();
+        bail!(
+            "the {what} build failed{first}; full log: {}",
+            log.display()
+        );
+    }
+    Ok(())
+}
+
 /// Builds and runs one configuration with one runtime.
 pub fn run(
     tree: &Tree,
@@ -233,20 +252,12 @@ pub fn run(
             build_log.display()
         )),
     );
-    let mut cmd = kunit_py(tree, "build", config, runtime, &build)?;
-    for opt in setup::make_options()? {
-        cmd.arg(format!("--make_options={opt}"));
-    }
-    cmd.arg(format!("--jobs={jobs}"));
-    if util::run_logged(&mut cmd, &build_log).is_err() {
-        let first = first_error(&util::read(&build_log).unwrap_or_default())
-            .map(|e| format!(": {e}"))
-            .unwrap_or_default();
-        bail!(
-            "the {config} build with the {runtime} runtime failed{first}; full log: {}",
-            build_log.display()
-        );
-    }
+    build_kernel(
+        kunit_py(tree, "build", config, runtime, &build)?,
+        jobs,
+        &build_log,
+        &format!("{config} config with the {runtime} runtime"),
+    )?;
     let dot_config = util::read(&build.join(".config"))?;
     let rust_on = dot_config.lines().any(|l| l == "CONFIG_KASAN_RUST=y");
     match runtime {
