@@ -42,6 +42,15 @@ impl Config {
         Config::ALL.into_iter().find(|c| c.name() == s)
     }
 
+    /// Kernel arguments its boots need: UML runs SMP only with seccomp userspace and an explicit
+    /// CPU count ("SMP is not supported with PTRACE userspace"), so `full` asks for both CPUs.
+    pub fn kernel_args(self) -> &'static [&'static str] {
+        match self {
+            Config::Full => &["seccomp=on", "ncpus=2"],
+            Config::Generic | Config::Static => &[],
+        }
+    }
+
     /// The kunitconfig fragment.
     pub fn fragment(self) -> PathBuf {
         util::workspace_root()
@@ -290,6 +299,9 @@ pub fn run(
         let _ = fs::remove_file(&console);
         let _ = fs::remove_file(&json);
         let mut cmd = kunit_py(tree, "exec", config, runtime, &build)?;
+        for arg in config.kernel_args() {
+            cmd.arg(format!("--kernel_args={arg}"));
+        }
         cmd.arg(format!("--json={}", json.display()));
         if let Some(glob) = filter {
             cmd.arg(glob);
