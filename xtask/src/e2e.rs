@@ -757,9 +757,6 @@ pub fn module_results(console: &str) -> Results {
     results
 }
 
-/// How often a module run whose console lost lines is tried.
-const RUN_ATTEMPTS: u32 = 3;
-
 /// One runtime's scenario outcomes: name, problems, masked report lines.
 type Outcomes = Vec<(&'static str, Vec<String>, Vec<String>)>;
 
@@ -783,8 +780,7 @@ fn run_runtime(tree: &Tree, runtime: Runtime, dir: &Path, jobs: usize) -> Result
         format!("insmod kasan_test.ko: {runtime} runtime"),
         Some(&format!("console: {}", log.display())),
     );
-    let mut attempt = 1;
-    let results = loop {
+    let results = kunit::run_until_complete(|| {
         let b = boot(
             dir,
             &initrd,
@@ -796,16 +792,8 @@ fn run_runtime(tree: &Tree, runtime: Runtime, dir: &Path, jobs: usize) -> Result
         if b.timed_out {
             bail!("the kasan_test boot timed out; console: {}", log.display());
         }
-        if results.lost.is_empty() || attempt == RUN_ATTEMPTS {
-            break results;
-        }
-        eprintln!(
-            "    the console lost lines ({}); running again ({} of {RUN_ATTEMPTS})",
-            results.lost[0],
-            attempt + 1
-        );
-        attempt += 1;
-    };
+        Ok(results)
+    })?;
     step.done();
     println!("\ne2e: kasan_test.ko, {runtime} runtime");
     print!("{}", results.table());

@@ -294,8 +294,7 @@ pub fn run(
         Some(&format!("log: {}", run_log.display())),
     );
     let console = build.join("test.log");
-    let mut attempt = 1;
-    let results = loop {
+    let results = run_until_complete(|| {
         let _ = fs::remove_file(&console);
         let _ = fs::remove_file(&json);
         let mut cmd = kunit_py(tree, "exec", config, runtime, &build)?;
@@ -319,17 +318,8 @@ pub fn run(
             .map_err(|e| util::Error(format!("{}: {e}", json.display())))?;
         let raw = fs::read(out.join("console.log")).unwrap_or_default();
         results.merge_console(&parse_ktap(&String::from_utf8_lossy(&raw)));
-        // On a loaded machine UML's console can drop lines, results included: run again.
-        if results.lost.is_empty() || attempt == RUN_ATTEMPTS {
-            break results;
-        }
-        eprintln!(
-            "    the console lost lines ({}); running again ({} of {RUN_ATTEMPTS})",
-            results.lost[0],
-            attempt + 1
-        );
-        attempt += 1;
-    };
+        Ok(results)
+    })?;
     step.done();
     Ok(Outcome { results, dir: out })
 }
@@ -381,6 +371,24 @@ pub(crate) fn check_runtime_object(build: &Path) -> Result<()> {
 
 /// How often a run whose console lost lines is tried.
 const RUN_ATTEMPTS: u32 = 3;
+
+/// Runs a kernel with `run` until its results lost no console lines, at most [`RUN_ATTEMPTS`]
+/// times: on a loaded machine UML's console can drop lines, results included.
+pub(crate) fn run_until_complete(mut run: impl FnMut() -> Result<Results>) -> Result<Results> {
+    let mut attempt = 1;
+    loop {
+        let results = run()?;
+        if results.lost.is_empty() || attempt == RUN_ATTEMPTS {
+            return Ok(results);
+        }
+        eprintln!(
+            "    the console lost lines ({}); running again ({} of {RUN_ATTEMPTS})",
+            results.lost[0],
+            attempt + 1
+        );
+        attempt += 1;
+    }
+}
 
 /// The first error in a build log, with the location line after it when there is one (rustc's
 /// `--> file:line`).
