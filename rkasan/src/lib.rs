@@ -18,4 +18,6 @@ pub mod params;
 pub mod quarantine;
 pub mod report;
 pub mod shadow;
+pub mod stack_ring;
+pub mod sw_tags;
 pub mod tags;

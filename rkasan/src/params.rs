@@ -638,4 +638,122 @@ impl BootArgs {
         }
         false
     }
+
+    /// Applies a whole kernel command line (`saved_command_line`): every KASAN early parameter
+    /// as `parse_early_param()` runs them, then `kasan_multi_shot` as `obsolete_checksetup()`
+    /// does from `unknown_bootoption()`. Arguments are split by [`next_arg`]; both passes stop at
+    /// a bare `--` (what follows is for init). Returns how many KASAN parameters were malformed
+    /// (each one a `Malformed early option` warning in the kernel's log).
+    pub fn parse_command_line(&mut self, cmdline: &[u8]) -> usize {
+        let mut malformed: usize = 0;
+        let mut rest = skip_spaces(c_str(cmdline));
+        while !rest.is_empty() {
+            let (arg, next) = next_arg(rest);
+            rest = next;
+            if arg.val.is_none() && arg.param == b"--" {
+                break;
+            }
+            if let Some(Err(_)) = self.early_param(arg.param, arg.val) {
+                malformed = malformed.wrapping_add(1);
+            }
+            // `repair_env_string()` glues `param=val` back together for the `__setup()` pass;
+            // only the name matters to `kasan_set_multi_shot()`.
+            let mut line = [0u8; 64];
+            let mut len: usize = 0;
+            let glued = arg
+                .param
+                .iter()
+                .chain(arg.val.map_or(&[][..], |_| b"="))
+                .chain(arg.val.unwrap_or(&[]).iter());
+            for (slot, byte) in line.iter_mut().zip(glued) {
+                *slot = *byte;
+                len = len.wrapping_add(1);
+            }
+            self.setup(line.get(..len).unwrap_or(&[]));
+        }
+        malformed
+    }
+}
+
+/// One `param[=val]` of a command line, as [`next_arg`] cuts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Arg<'a> {
+    /// The name (with surrounding quotes of a quoted argument removed).
+    pub param: &'a [u8],
+    /// The value after the first `=`, without its quotes; `None` without `=`.
+    pub val: Option<&'a [u8]>,
+}
+
+/// `isspace()` of `lib/ctype.c` for the command line's ASCII.
+const fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// `skip_spaces()` of `lib/string_helpers.c`.
+fn skip_spaces(s: &[u8]) -> &[u8] {
+    let n = s.iter().take_while(|&&c| is_space(c)).count();
+    skip(s, n)
+}
+
+/// `next_arg()` of `lib/cmdline.c`: the first argument of `args` (which starts with no space)
+/// and the rest after the spaces that follow it.
+///
+/// Double quotes group spaces into an argument (`param="a b"`); a quote right after `=` and a
+/// final quote are dropped from the value, the quotes of a wholly quoted `"param=val"` from the
+/// argument, as upstream, which writes NULs into the command line where this returns slices.
+pub fn next_arg(args: &[u8]) -> (Arg<'_>, &[u8]) {
+    let mut args = args;
+    let mut in_quote = false;
+    let mut quoted = false;
+    if args.first() == Some(&b'"') {
+        args = skip(args, 1);
+        in_quote = true;
+        quoted = true;
+    }
+    let mut i: usize = 0;
+    let mut equals: Option<usize> = None;
+    while let Some(&c) = args.get(i) {
+        if c == 0 || (is_space(c) && !in_quote) {
+            break;
+        }
+        if equals.is_none() && c == b'=' {
+            equals = Some(i);
+        }
+        if c == b'"' {
+            in_quote = !in_quote;
+        }
+        i = i.wrapping_add(1);
+    }
+    let word = args.get(..i).unwrap_or(args);
+    // Upstream cuts the word's last byte if it is a quote and the argument was quoted or its
+    // value starts with a quote (`args[i-1] = '\0'`).
+    let last_is_quote = word.last() == Some(&b'"');
+    let arg = match equals {
+        None => {
+            let param = if quoted && last_is_quote {
+                word.get(..word.len().wrapping_sub(1)).unwrap_or(word)
+            } else {
+                word
+            };
+            Arg { param, val: None }
+        }
+        Some(eq) => {
+            let param = word.get(..eq).unwrap_or(word);
+            let mut val = word.get(eq.wrapping_add(1)..).unwrap_or(&[]);
+            let mut cut_last = quoted && last_is_quote;
+            if val.first() == Some(&b'"') {
+                val = skip(val, 1);
+                cut_last |= last_is_quote;
+            }
+            if cut_last && !val.is_empty() && val.last() == Some(&b'"') {
+                val = val.get(..val.len().wrapping_sub(1)).unwrap_or(val);
+            }
+            Arg {
+                param,
+                val: Some(val),
+            }
+        }
+    };
+    let rest = skip(args, i.wrapping_add(1).min(args.len()));
+    (arg, skip_spaces(rest))
 }

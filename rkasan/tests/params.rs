@@ -671,3 +671,67 @@ fn random_inputs_never_panic_and_agree_with_reference() {
     // The generator exercises both outcomes.
     assert!(accepted > 1000, "{accepted}");
 }
+
+/// A command line, and the `param`, `val` and rest `next_arg()` cuts from it.
+type NextArgCase = (
+    &'static [u8],
+    &'static [u8],
+    Option<&'static [u8]>,
+    &'static [u8],
+);
+
+#[test]
+fn next_arg_cuts_like_lib_cmdline() {
+    let cases: &[NextArgCase] = &[
+        (b"kasan=off rest", b"kasan", Some(b"off"), b"rest"),
+        (b"kasan_multi_shot   x", b"kasan_multi_shot", None, b"x"),
+        (b"a=\"b c\" d", b"a", Some(b"b c"), b"d"),
+        (b"\"a=b c\" d", b"a", Some(b"b c"), b"d"),
+        (b"\"quoted\"", b"quoted", None, b""),
+        (b"a==b", b"a", Some(b"=b"), b""),
+        (b"a=", b"a", Some(b""), b""),
+        (b"a=\"", b"a", Some(b""), b""),
+        (b"k=v\tnext", b"k", Some(b"v"), b"next"),
+    ];
+    for &(line, param, val, rest) in cases {
+        let (arg, r) = next_arg(line);
+        assert_eq!(
+            (arg.param, arg.val, r),
+            (param, val, rest),
+            "{}",
+            String::from_utf8_lossy(line)
+        );
+    }
+}
+
+#[test]
+fn command_line_sets_boot_args() {
+    let mut args = BootArgs::new(true);
+    let malformed = args.parse_command_line(
+        b"console=ttyAMA0 kasan.mode=async kasan.stacktrace=off kasan.stack_ring_size=0x100 \
+          kasan.page_alloc.sample=0 kasan.write_only=maybe kasan_multi_shot kunit.filter_glob=x",
+    );
+    assert_eq!(args.mode, KasanArgMode::Async);
+    assert_eq!(args.stacktrace, KasanArgStacktrace::Off);
+    assert_eq!(args.stack_ring_size, 0x100);
+    // 0 is rejected and resets the sample interval; "maybe" is rejected and changes nothing.
+    assert_eq!(args.page_alloc_sample, PAGE_ALLOC_SAMPLE_DEFAULT);
+    assert!(!args.write_only);
+    assert!(args.multi_shot);
+    assert_eq!(args.kasan, KasanArg::Default);
+    assert_eq!(malformed, 2);
+
+    // The last setting wins; `--` ends the kernel's part; names compare with - and _ alike.
+    let mut args = BootArgs::new(true);
+    assert_eq!(
+        args.parse_command_line(b"  kasan=off kasan=on kasan.page-alloc.sample=8 -- kasan=off"),
+        0
+    );
+    assert_eq!(args.kasan, KasanArg::On);
+    assert_eq!(args.page_alloc_sample, 8);
+
+    // Nothing KASAN: the defaults.
+    let mut args = BootArgs::new(false);
+    assert_eq!(args.parse_command_line(b"root=/dev/vda\0kasan=off"), 0);
+    assert_eq!(args, BootArgs::new(false));
+}

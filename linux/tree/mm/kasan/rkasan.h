@@ -163,4 +163,118 @@ struct qlist_node *rkasan_quarantine_object_qlink(const void *object);
 struct seq_file;
 int rkasan_quarantine_show(struct seq_file *m, void *v);
 
+/* Tag-based modes: tag generation (CONFIG_KASAN_RUST_TAGS). */
+u8 rkasan_sw_random_tag(u32 *prng_state);
+u8 rkasan_hw_random_tag(void);
+
+/*
+ * The stack ring of the tag-based modes (CONFIG_KASAN_RUST_STACK_RING). The
+ * Rust side mirrors struct kasan_track and struct kasan_stack_ring_entry;
+ * tags.c checks their layouts against these sizes.
+ */
+struct kasan_track;
+struct kasan_stack_ring_entry;
+
+#ifdef CONFIG_KASAN_EXTRA_INFO
+#define RKASAN_TRACK_SIZE 16
+#else
+#define RKASAN_TRACK_SIZE 8
+#endif
+#define RKASAN_STACK_RING_ENTRY_SIZE (16 + RKASAN_TRACK_SIZE + 8)
+
+u32 rkasan_stack_ring_save(struct kasan_stack_ring_entry *entries, size_t size,
+			   atomic64_t *pos, const void *object,
+			   size_t object_size, bool is_free,
+			   const struct kasan_track *track);
+const char *rkasan_stack_ring_find(struct kasan_stack_ring_entry *entries,
+				   size_t size, u64 pos, const void *object,
+				   u8 tag, size_t object_size,
+				   const void *access_addr, size_t access_size,
+				   struct kasan_track *alloc,
+				   struct kasan_track *free);
+const char *rkasan_tags_common_bug_type(const void *access_addr,
+					size_t access_size);
+
+/* Software tag checks and poisoning (CONFIG_KASAN_RUST_SW_TAGS). */
+bool rkasan_sw_check_range(const void *addr, size_t size, bool write,
+			   unsigned long ret_ip);
+bool rkasan_sw_byte_accessible(const void *addr);
+bool rkasan_sw_poison(const void *addr, size_t size, u8 value);
+bool rkasan_sw_unpoison(const void *addr, size_t size);
+const void *rkasan_sw_find_first_bad_addr(const void *addr, size_t size);
+size_t rkasan_sw_get_alloc_size(const void *object, size_t object_size);
+void rkasan_sw_load1(const void *addr, unsigned long ret_ip);
+void rkasan_sw_load2(const void *addr, unsigned long ret_ip);
+void rkasan_sw_load4(const void *addr, unsigned long ret_ip);
+void rkasan_sw_load8(const void *addr, unsigned long ret_ip);
+void rkasan_sw_load16(const void *addr, unsigned long ret_ip);
+void rkasan_sw_store1(const void *addr, unsigned long ret_ip);
+void rkasan_sw_store2(const void *addr, unsigned long ret_ip);
+void rkasan_sw_store4(const void *addr, unsigned long ret_ip);
+void rkasan_sw_store8(const void *addr, unsigned long ret_ip);
+void rkasan_sw_store16(const void *addr, unsigned long ret_ip);
+
+/*
+ * Boot parameters of the tag-based modes (CONFIG_KASAN_RUST_PARAMS), for the
+ * handlers in hw_tags.c and tags.c. Each returns what the C handler returns;
+ * the enum values they store are checked there with static_assert().
+ */
+int rkasan_parse_kasan(const char *arg, int *value);
+int rkasan_parse_kasan_mode(const char *arg, int *value);
+int rkasan_parse_kasan_vmalloc(const char *arg, int *value);
+int rkasan_parse_write_only(const char *arg, bool *value);
+int rkasan_parse_page_alloc_sample(const char *arg, unsigned long *value);
+int rkasan_parse_page_alloc_sample_order(const char *arg,
+					 unsigned int *value);
+int rkasan_parse_stacktrace(const char *arg, int *value);
+int rkasan_parse_stack_ring_size(const char *arg, unsigned long *value);
+
+/*
+ * The tag-mode boot parameters a command line sets, as Rust parses it, for
+ * the KUnit tests: the kasan_arg* enum values, 0 being the default.
+ */
+struct rkasan_boot_args {
+	int kasan;
+	int mode;
+	int vmalloc;
+	int stacktrace;
+	bool write_only;
+	unsigned int page_alloc_sample_order;
+	unsigned long page_alloc_sample;
+	unsigned long stack_ring_size;	/* 0: the default size */
+};
+
+int rkasan_parse_command_line(const char *cmdline,
+			      struct rkasan_boot_args *args);
+
+/* Tag helpers of the Rust core, for the KUnit tests. */
+u8 rkasan_tag_get(const void *addr);
+void *rkasan_tag_set(const void *addr, u8 tag);
+void *rkasan_tag_reset(const void *addr);
+void *rkasan_sw_mem_to_shadow(const void *addr);
+bool rkasan_sw_has_metadata(const void *addr);
+
+/* What the tag-mode boot parameters left behind, for the KUnit tests. */
+struct rkasan_boot_state {
+	const char *cmdline;		/* saved_command_line */
+	bool enabled;			/* kasan_enabled() */
+	bool stacktrace;		/* kasan_stack_collection_enabled() */
+	bool vmalloc;			/* kasan_vmalloc_enabled() (HW_TAGS) */
+	bool write_only;		/* kasan_write_only_enabled() (HW_TAGS) */
+	int mode;			/* enum kasan_mode (HW_TAGS) */
+	unsigned int page_alloc_sample_order;
+	unsigned long page_alloc_sample;
+	unsigned long stack_ring_size;	/* stack_ring.size */
+};
+
+u8 rkasan_test_random_tag(void);
+void *rkasan_test_reset_tag(const void *addr);
+void *rkasan_test_set_tag(const void *addr, u8 tag);
+u8 rkasan_test_get_tag(const void *addr);
+bool rkasan_test_kasan_enabled(void);
+void rkasan_test_boot_state(struct rkasan_boot_state *state);
+void *rkasan_test_mem_to_shadow(const void *addr);
+bool rkasan_test_addr_has_metadata(const void *addr);
+bool rkasan_sw_is_poisoned(const void *addr, size_t size);
+
 #endif /* __MM_KASAN_RKASAN_H */

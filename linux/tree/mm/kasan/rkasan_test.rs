@@ -14,11 +14,15 @@ use kernel::error::code::EINVAL;
 use kernel::ffi::{c_char, c_int};
 use kernel::prelude::*;
 
+#[cfg(CONFIG_KASAN_GENERIC)]
 extern "C" {
     fn rkasan_is_poisoned(addr: *const c_void, size: usize) -> bool;
     fn rkasan_bug_type(addr: *const c_void, size: usize, buf: *mut u8, len: usize) -> usize;
     fn rkasan_poison(addr: *const c_void, size: usize, value: u8) -> bool;
     fn rkasan_unpoison(addr: *const c_void, size: usize) -> bool;
+}
+
+extern "C" {
     fn rkasan_parse_fault(arg: *const c_char, mode: *mut c_int) -> c_int;
     fn rkasan_parse_multi_shot(arg: *const c_char) -> bool;
     fn rkasan_test_kasan_enabled() -> bool;
@@ -31,6 +35,7 @@ const FAULT_PANIC: c_int = 2;
 const FAULT_PANIC_ON_WRITE: c_int = 3;
 
 /// Whether any byte of `size` bytes at `p` is poisoned (no report is made).
+#[cfg(CONFIG_KASAN_GENERIC)]
 fn poisoned(p: *const u8, size: usize) -> bool {
     // SAFETY: `rkasan_is_poisoned` only reads the shadow of the range, which every kernel
     // address has on UML.
@@ -38,6 +43,7 @@ fn poisoned(p: *const u8, size: usize) -> bool {
 }
 
 /// The bug type the runtime would report for an access of `size` bytes at `p`.
+#[cfg(CONFIG_KASAN_GENERIC)]
 fn bug_type(p: *const u8, size: usize, buf: &mut [u8; 32]) -> &[u8] {
     // SAFETY: `buf` is valid for 32 bytes; the function writes at most that many.
     let len = unsafe { rkasan_bug_type(p.cast(), size, buf.as_mut_ptr(), buf.len()) };
@@ -110,12 +116,77 @@ fn parse_fault(arg: Option<&core::ffi::CStr>) -> (c_int, c_int) {
     (ret, mode)
 }
 
+/// `struct rkasan_boot_args` of mm/kasan/rkasan.h.
+#[cfg(any(CONFIG_KASAN_SW_TAGS, CONFIG_KASAN_HW_TAGS))]
+#[repr(C)]
+#[derive(Default)]
+struct BootArgs {
+    kasan: c_int,
+    mode: c_int,
+    vmalloc: c_int,
+    stacktrace: c_int,
+    write_only: bool,
+    page_alloc_sample_order: u32,
+    page_alloc_sample: usize,
+    stack_ring_size: usize,
+}
+
+/// `struct rkasan_boot_state` of mm/kasan/rkasan.h.
+#[cfg(any(CONFIG_KASAN_SW_TAGS, CONFIG_KASAN_HW_TAGS))]
+#[repr(C)]
+struct BootState {
+    cmdline: *const c_char,
+    enabled: bool,
+    stacktrace: bool,
+    vmalloc: bool,
+    write_only: bool,
+    mode: c_int,
+    page_alloc_sample_order: u32,
+    page_alloc_sample: usize,
+    stack_ring_size: usize,
+}
+
+#[cfg(any(CONFIG_KASAN_SW_TAGS, CONFIG_KASAN_HW_TAGS))]
+extern "C" {
+    fn rkasan_test_random_tag() -> u8;
+    fn rkasan_test_reset_tag(addr: *const c_void) -> *mut c_void;
+    fn rkasan_test_set_tag(addr: *const c_void, tag: u8) -> *mut c_void;
+    fn rkasan_test_get_tag(addr: *const c_void) -> u8;
+    fn rkasan_test_boot_state(state: *mut BootState);
+    fn rkasan_tag_get(addr: *const c_void) -> u8;
+    fn rkasan_tag_set(addr: *const c_void, tag: u8) -> *mut c_void;
+    fn rkasan_tag_reset(addr: *const c_void) -> *mut c_void;
+    fn rkasan_parse_command_line(cmdline: *const c_char, args: *mut BootArgs) -> c_int;
+}
+
+#[cfg(CONFIG_KASAN_SW_TAGS)]
+extern "C" {
+    fn rkasan_sw_is_poisoned(addr: *const c_void, size: usize) -> bool;
+    fn rkasan_sw_mem_to_shadow(addr: *const c_void) -> *mut u8;
+    fn rkasan_sw_has_metadata(addr: *const c_void) -> bool;
+    fn rkasan_test_mem_to_shadow(addr: *const c_void) -> *mut c_void;
+    fn rkasan_test_addr_has_metadata(addr: *const c_void) -> bool;
+}
+
+/// The tags `kasan_random_tag()` may return: `KASAN_TAG_MIN..=KASAN_TAG_MAX`.
+#[cfg(CONFIG_KASAN_SW_TAGS)]
+const RANDOM_TAGS: core::ops::RangeInclusive<u8> = 0x00..=0xfd;
+#[cfg(CONFIG_KASAN_HW_TAGS)]
+const RANDOM_TAGS: core::ops::RangeInclusive<u8> = 0xf0..=0xfd;
+
+/// The tag in the top byte of `p`.
+#[cfg(any(CONFIG_KASAN_SW_TAGS, CONFIG_KASAN_HW_TAGS))]
+fn ptr_tag<T>(p: *const T) -> u8 {
+    (p.addr() >> 56) as u8
+}
+
 #[kunit_tests(rkasan)]
 mod tests {
     use super::*;
 
     /// A 13-byte `kmalloc` object: bytes 0..13 accessible, 13.. poisoned (the last granule
     /// partially, then the redzone of `kmalloc-16`).
+    #[cfg(CONFIG_KASAN_GENERIC)]
     #[test]
     fn kmalloc_object_shadow() -> Result {
         let v = KVec::<u8>::with_capacity(13, GFP_KERNEL)?;
@@ -134,6 +205,7 @@ mod tests {
     }
 
     /// A freed object stays poisoned in the quarantine and is classified as freed.
+    #[cfg(CONFIG_KASAN_GENERIC)]
     #[test]
     fn kfree_poisons_object() -> Result {
         let v = KVec::<u8>::with_capacity(64, GFP_KERNEL)?;
@@ -147,6 +219,7 @@ mod tests {
     }
 
     /// With KASAN_VMALLOC, a vmalloc area is accessible up to its size and poisoned after.
+    #[cfg(CONFIG_KASAN_GENERIC)]
     #[test]
     fn vmalloc_object_shadow() -> Result {
         if !cfg!(CONFIG_KASAN_VMALLOC) {
@@ -166,6 +239,7 @@ mod tests {
     }
 
     /// Poison and unpoison round trips at every size around granule edges.
+    #[cfg(CONFIG_KASAN_GENERIC)]
     #[test]
     fn poison_unpoison_round_trip() -> Result {
         let v = KVec::<u8>::with_capacity(64, GFP_KERNEL)?;
@@ -186,6 +260,7 @@ mod tests {
     }
 
     /// Misaligned poisoning is refused and leaves the shadow alone (the C entry warns).
+    #[cfg(CONFIG_KASAN_GENERIC)]
     #[test]
     fn misaligned_poison_is_refused() -> Result {
         let v = KVec::<u8>::with_capacity(64, GFP_KERNEL)?;
@@ -227,6 +302,7 @@ mod tests {
 
     /// Globals registered by constructors have their redzones poisoned, also on
     /// ARCH_DEFER_KASAN kernels where those constructors run before `kasan_enabled()`.
+    #[cfg(CONFIG_KASAN_GENERIC)]
     #[test]
     fn global_redzone_poisoned() {
         static GLOBAL: [u8; 3] = [1, 2, 3];
@@ -316,11 +392,202 @@ mod tests {
         );
     }
 
-    /// KASAN is enabled once tests run, on every configuration; on ARCH_DEFER_KASAN kernels
-    /// that is the static key flipped by `kasan_init_generic()`.
+    /// KASAN is enabled once tests run; on ARCH_DEFER_KASAN kernels that is the static key
+    /// flipped by `kasan_init_generic()`. (Hardware tags can be turned off at boot:
+    /// `boot_state_matches_command_line` checks that mode.)
+    #[cfg(not(CONFIG_KASAN_HW_TAGS))]
     #[test]
     fn kasan_enabled_gate() {
         // SAFETY: Reads a static key.
         assert!(unsafe { rkasan_test_kasan_enabled() });
+    }
+
+    /// Tags drawn by `kasan_random_tag()` cover the whole allowed range and nothing else: never
+    /// 0xfe (invalid) or 0xff (match-all).
+    #[cfg(any(CONFIG_KASAN_SW_TAGS, CONFIG_KASAN_HW_TAGS))]
+    #[test]
+    fn random_tags_cover_the_range() {
+        let mut seen = [0u32; 256];
+        let values = RANDOM_TAGS.count();
+        for _ in 0..values * 64 {
+            // SAFETY: Draws a tag; no other effect.
+            let tag = unsafe { rkasan_test_random_tag() };
+            seen[usize::from(tag)] += 1;
+        }
+        for (tag, &n) in seen.iter().enumerate() {
+            let allowed = RANDOM_TAGS.contains(&(tag as u8));
+            let drawn = n > 0;
+            assert_eq!(drawn, allowed);
+        }
+    }
+
+    /// Slab objects get random tags from the allowed range: 2048 `kmalloc()` objects show
+    /// (nearly) every tag, never a reserved one.
+    #[cfg(any(CONFIG_KASAN_SW_TAGS, CONFIG_KASAN_HW_TAGS))]
+    #[test]
+    fn kmalloc_tags_are_random() -> Result {
+        let mut objs = KVec::with_capacity(2048, GFP_KERNEL)?;
+        let mut seen = [false; 256];
+        for _ in 0..2048 {
+            let v = KVec::<u8>::with_capacity(40, GFP_KERNEL)?;
+            seen[usize::from(ptr_tag(v.as_ptr()))] = true;
+            objs.push(v, GFP_KERNEL)?;
+        }
+        assert!(!seen[0xfe] && !seen[0xff]);
+        let distinct = seen.iter().filter(|&&s| s).count();
+        let values = RANDOM_TAGS.count();
+        // 2048 draws miss a given tag of 254 with probability (253/254)^2048 < 0.0004.
+        assert!(distinct * 10 >= values * 9);
+        for (tag, &s) in seen.iter().enumerate() {
+            assert!(!s || RANDOM_TAGS.contains(&(tag as u8)));
+        }
+        Ok(())
+    }
+
+    /// The core's pointer-tag helpers agree with the kernel's `get_tag()`, `set_tag()` and
+    /// `kasan_reset_tag()` for every tag, on slab, stack and user addresses.
+    #[cfg(any(CONFIG_KASAN_SW_TAGS, CONFIG_KASAN_HW_TAGS))]
+    #[test]
+    fn pointer_tag_round_trip() -> Result {
+        let v = KVec::<u8>::with_capacity(16, GFP_KERNEL)?;
+        let local = 0u64;
+        let bases: [*const c_void; 3] = [
+            v.as_ptr().cast(),
+            core::ptr::from_ref(&local).cast(),
+            0x1000_usize as *const c_void,
+        ];
+        for base in bases {
+            for tag in 0..=255u8 {
+                // SAFETY: Pure address arithmetic.
+                unsafe {
+                    let c = rkasan_test_set_tag(base, tag);
+                    let rust = rkasan_tag_set(base, tag);
+                    assert_eq!(c, rust);
+                    assert_eq!(rkasan_tag_get(rust), tag);
+                    assert_eq!(rkasan_test_get_tag(rust), tag);
+                    assert_eq!(rkasan_tag_reset(rust), rkasan_test_reset_tag(rust));
+                    assert_eq!(rkasan_tag_reset(rust), rkasan_test_reset_tag(base));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The boot left KASAN in the state its command line asks for, as kasan.rst documents:
+    /// `kasan=off` disables hardware tags, `kasan.mode=` picks the fault mode, the stack ring
+    /// is allocated when stack traces are collected, and so on.
+    #[cfg(any(CONFIG_KASAN_SW_TAGS, CONFIG_KASAN_HW_TAGS))]
+    #[test]
+    fn boot_state_matches_command_line() {
+        let mut state = BootState {
+            cmdline: core::ptr::null(),
+            enabled: false,
+            stacktrace: false,
+            vmalloc: false,
+            write_only: false,
+            mode: -1,
+            page_alloc_sample_order: 0,
+            page_alloc_sample: 0,
+            stack_ring_size: 0,
+        };
+        // SAFETY: Fills `state`.
+        unsafe { rkasan_test_boot_state(&mut state) };
+        assert!(!state.cmdline.is_null());
+        let mut args = BootArgs::default();
+        // SAFETY: `saved_command_line` is a NUL-terminated string; `args` is valid.
+        unsafe { rkasan_parse_command_line(state.cmdline, &mut args) };
+        const OFF: c_int = 1;
+        const DEFAULT_RING: usize = 32 << 10;
+
+        let enabled = !cfg!(CONFIG_KASAN_HW_TAGS) || args.kasan != OFF;
+        assert_eq!(state.enabled, enabled);
+        // kasan_init_tags() only runs when KASAN is enabled: it applies kasan.stacktrace and
+        // sizes the ring.
+        let stacktrace = !enabled || args.stacktrace != OFF;
+        assert_eq!(state.stacktrace, stacktrace);
+        let ring = if enabled && stacktrace && args.stack_ring_size == 0 {
+            DEFAULT_RING
+        } else {
+            args.stack_ring_size
+        };
+        assert_eq!(state.stack_ring_size, ring);
+        if cfg!(CONFIG_KASAN_HW_TAGS) {
+            // enum kasan_mode: SYNC 0, ASYNC 1, ASYMM 2; kasan_arg_mode: DEFAULT 0, SYNC 1, ...
+            let mode = if enabled && args.mode > 0 {
+                args.mode - 1
+            } else {
+                0
+            };
+            assert_eq!(state.mode, mode);
+            let vmalloc = cfg!(CONFIG_KASAN_VMALLOC) && !(enabled && args.vmalloc == OFF);
+            assert_eq!(state.vmalloc, vmalloc);
+            // Write-only needs CPU support; it is never on unless asked for.
+            assert!(args.write_only || !state.write_only);
+            assert_eq!(state.page_alloc_sample, args.page_alloc_sample);
+            assert_eq!(state.page_alloc_sample_order, args.page_alloc_sample_order);
+        }
+    }
+
+    /// The Rust shadow layout is the kernel's: same shadow address and `addr_has_metadata()`
+    /// for slab, stack, vmalloc, text and user addresses, tagged or not.
+    #[cfg(CONFIG_KASAN_SW_TAGS)]
+    #[test]
+    fn sw_shadow_layout_matches_c() -> Result {
+        let v = KVec::<u8>::with_capacity(64, GFP_KERNEL)?;
+        let vm = VVec::<u8>::with_capacity(8192, GFP_KERNEL)?;
+        let local = 0u64;
+        let addrs: [*const c_void; 6] = [
+            v.as_ptr().cast(),
+            vm.as_ptr().cast(),
+            core::ptr::from_ref(&local).cast(),
+            sw_shadow_layout_matches_c as *const c_void,
+            0x1000_usize as *const c_void,
+            core::ptr::null(),
+        ];
+        for addr in addrs {
+            // SAFETY: Address arithmetic and comparisons only.
+            unsafe {
+                assert_eq!(
+                    rkasan_sw_has_metadata(addr),
+                    rkasan_test_addr_has_metadata(addr)
+                );
+                let untagged = rkasan_test_reset_tag(addr);
+                assert_eq!(
+                    rkasan_sw_mem_to_shadow(untagged).cast::<c_void>(),
+                    rkasan_test_mem_to_shadow(untagged)
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// A 40-byte `kmalloc()` object (kmalloc-64): three granules carry the pointer's tag, the
+    /// redzone granule is invalid; another tag sees nothing, the match-all tag everything; a
+    /// freed object is invalid.
+    #[cfg(CONFIG_KASAN_SW_TAGS)]
+    #[test]
+    fn sw_tag_check_follows_memory_tags() -> Result {
+        let bad = |p: *const u8, size: usize| {
+            // SAFETY: Reads memory tags of slab memory, which has them.
+            unsafe { rkasan_sw_is_poisoned(p.cast(), size) }
+        };
+        let v = KVec::<u8>::with_capacity(40, GFP_KERNEL)?;
+        let p = v.as_ptr();
+        let tag = ptr_tag(p);
+        assert!(!bad(p, 40));
+        assert!(!bad(p, 48));
+        assert!(bad(p.wrapping_add(48), 1));
+        assert!(bad(p, 49));
+        let other = if tag == 0 { 1 } else { tag - 1 };
+        // SAFETY: Pure address arithmetic.
+        let retagged = unsafe { rkasan_tag_set(p.cast(), other) }.cast::<u8>();
+        assert!(bad(retagged, 1));
+        // SAFETY: As above.
+        let kernel = unsafe { rkasan_tag_set(p.cast(), 0xff) }.cast::<u8>();
+        assert!(!bad(kernel.wrapping_add(48), 16));
+        assert!(!bad(p, 0));
+        drop(v);
+        assert!(bad(p, 1));
+        Ok(())
     }
 }
