@@ -21,7 +21,7 @@
 
 use crate::check::BadAccess;
 use crate::shadow::{PoisonError, Shadow};
-use crate::tags::{get_tag, reset_tag, KASAN_TAG_INVALID, KASAN_TAG_KERNEL};
+use crate::tags::{alloc_size, get_tag, reset_tag, KASAN_TAG_KERNEL};
 
 /// Log2 of [`SW_TAGS_GRANULE_SIZE`]: `KASAN_SHADOW_SCALE_SHIFT` of arm64 with
 /// `CONFIG_KASAN_SW_TAGS` (`arch/arm64/include/asm/kasan.h`).
@@ -213,24 +213,19 @@ pub unsafe fn find_first_bad_addr<S: Shadow>(shadow: &S, addr: usize, size: usiz
 }
 
 /// The allocated size of the slab object at the untagged `object` of a cache whose objects are
-/// `object_size` bytes: `kasan_get_alloc_size()` of `mm/kasan/report_sw_tags.c`. Granules are
-/// counted up to the first one tagged [`KASAN_TAG_INVALID`]; a freed object gives 0, an object
-/// without an invalid granule `object_size`.
+/// `object_size` bytes: `kasan_get_alloc_size()` of `mm/kasan/report_sw_tags.c`, i.e.
+/// [`alloc_size`] over the shadow. Granules are counted up to the first one tagged
+/// [`crate::tags::KASAN_TAG_INVALID`]; a freed object gives 0.
 ///
 /// # Safety
 ///
 /// The shadow of `object..object + round_up(object_size, 16)` must be readable.
 #[doc(alias = "kasan_get_alloc_size")]
 pub unsafe fn get_alloc_size<S: Shadow>(shadow: &S, object: usize, object_size: usize) -> usize {
-    let mut size: usize = 0;
-    let mut p = shadow.mem_to_shadow(untag(object));
-    while size < object_size {
-        // SAFETY: `p` is the shadow of a granule of the object, readable per the caller.
-        if unsafe { p.read() } == KASAN_TAG_INVALID {
-            return size;
-        }
-        size = size.wrapping_add(SW_TAGS_GRANULE_SIZE);
-        p = p.wrapping_add(1);
-    }
-    object_size
+    let first = shadow.mem_to_shadow(untag(object));
+    let granule_tag = |i: usize| {
+        // SAFETY: `alloc_size()` asks for the granules of the object, readable per the caller.
+        unsafe { first.wrapping_add(i).read() }
+    };
+    alloc_size(granule_tag, SW_TAGS_GRANULE_SIZE, object_size)
 }

@@ -221,3 +221,24 @@ pub fn sample_page_alloc(skip: &mut isize, sample: usize, sample_order: u32, ord
     }
     false
 }
+
+/// `kasan_get_alloc_size()` of `mm/kasan/report_sw_tags.c` and `report_hw_tags.c`: how much of a
+/// slab object of `object_size` bytes is allocated, counting granules of `granule_size` bytes up
+/// to the first one whose memory tag (`granule_tag(i)` for the `i`-th) is [`KASAN_TAG_INVALID`].
+/// A freed object gives 0, an object without an invalid granule `object_size`.
+pub fn alloc_size(
+    mut granule_tag: impl FnMut(usize) -> u8,
+    granule_size: usize,
+    object_size: usize,
+) -> usize {
+    let mut size: usize = 0;
+    let mut i: usize = 0;
+    while size < object_size {
+        if granule_tag(i) == KASAN_TAG_INVALID {
+            return size;
+        }
+        size = size.wrapping_add(granule_size);
+        i = i.wrapping_add(1);
+    }
+    object_size
+}

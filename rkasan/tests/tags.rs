@@ -217,3 +217,26 @@ fn sample_page_alloc_follows_kasan_h() {
     assert_eq!(skip, isize::MAX - 1);
     assert!(!sample_page_alloc(&mut skip, isize::MAX as usize, 0, 0));
 }
+
+#[test]
+fn alloc_size_counts_granules_up_to_the_first_invalid_one() {
+    let tags = [0x12u8, 0x12, 0x12, KASAN_TAG_INVALID, 0x12];
+    assert_eq!(alloc_size(|i| tags[i], 16, 64), 48);
+    assert_eq!(alloc_size(|i| tags[i], 16, 40), 40);
+    assert_eq!(alloc_size(|i| tags[i + 3], 16, 64), 0);
+    assert_eq!(alloc_size(|_| unreachable!(), 16, 0), 0);
+    // Granules past the object are never read.
+    let mut reads = 0;
+    assert_eq!(
+        alloc_size(
+            |_| {
+                reads += 1;
+                0x12
+            },
+            16,
+            33
+        ),
+        33
+    );
+    assert_eq!(reads, 3);
+}

@@ -195,14 +195,18 @@ const char *rkasan_stack_ring_find(struct kasan_stack_ring_entry *entries,
 const char *rkasan_tags_common_bug_type(const void *access_addr,
 					size_t access_size);
 
+/* What a tag-mode report reads from memory tags (CONFIG_KASAN_RUST_TAGS_REPORT). */
+const void *rkasan_tags_find_first_bad_addr(const void *addr, size_t size);
+size_t rkasan_tags_get_alloc_size(const void *object, size_t object_size);
+void rkasan_tags_fetch_row(char *buffer, const void *row);
+void rkasan_tags_print_tags(u8 addr_tag, const void *addr);
+
 /* Software tag checks and poisoning (CONFIG_KASAN_RUST_SW_TAGS). */
 bool rkasan_sw_check_range(const void *addr, size_t size, bool write,
 			   unsigned long ret_ip);
 bool rkasan_sw_byte_accessible(const void *addr);
 bool rkasan_sw_poison(const void *addr, size_t size, u8 value);
 bool rkasan_sw_unpoison(const void *addr, size_t size);
-const void *rkasan_sw_find_first_bad_addr(const void *addr, size_t size);
-size_t rkasan_sw_get_alloc_size(const void *object, size_t object_size);
 void rkasan_sw_load1(const void *addr, unsigned long ret_ip);
 void rkasan_sw_load2(const void *addr, unsigned long ret_ip);
 void rkasan_sw_load4(const void *addr, unsigned long ret_ip);

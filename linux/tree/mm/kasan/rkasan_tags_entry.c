@@ -99,18 +99,33 @@ void kasan_tag_mismatch(void *addr, unsigned long access_info,
 		     ret_ip);
 }
 
-/* The report's walks over memory tags (report_sw_tags.c). */
+#endif /* CONFIG_KASAN_RUST_SW_TAGS */
+
+#ifdef CONFIG_KASAN_RUST_TAGS_REPORT
+/* What a report reads from memory tags (report_sw_tags.c, report_hw_tags.c). */
+
 const void *kasan_find_first_bad_addr(const void *addr, size_t size)
 {
-	return rkasan_sw_find_first_bad_addr(addr, size);
+	return rkasan_tags_find_first_bad_addr(addr, size);
 }
 
 size_t kasan_get_alloc_size(void *object, struct kmem_cache *cache)
 {
-	return rkasan_sw_get_alloc_size(object, cache->object_size);
+	return rkasan_tags_get_alloc_size(object, cache->object_size);
 }
 
-#endif /* CONFIG_KASAN_RUST_SW_TAGS */
+void kasan_metadata_fetch_row(char *buffer, void *row)
+{
+	BUILD_BUG_ON(META_BYTES_PER_ROW != 16);
+	rkasan_tags_fetch_row(buffer, row);
+}
+
+void kasan_print_tags(u8 addr_tag, const void *addr)
+{
+	rkasan_tags_print_tags(addr_tag, addr);
+}
+
+#endif /* CONFIG_KASAN_RUST_TAGS_REPORT */
 
 #if IS_ENABLED(CONFIG_KASAN_RUST_KUNIT_TEST)
 /* Kernel state the Rust KUnit suite (rkasan_test.rs) compares with Rust's. */
@@ -183,6 +198,12 @@ EXPORT_SYMBOL_IF_KUNIT(rkasan_test_addr_has_metadata);
 EXPORT_SYMBOL_IF_KUNIT(rkasan_sw_is_poisoned);
 EXPORT_SYMBOL_IF_KUNIT(rkasan_sw_mem_to_shadow);
 EXPORT_SYMBOL_IF_KUNIT(rkasan_sw_has_metadata);
+#endif
+
+#ifdef CONFIG_KASAN_RUST_TAGS_REPORT
+EXPORT_SYMBOL_IF_KUNIT(rkasan_tags_find_first_bad_addr);
+EXPORT_SYMBOL_IF_KUNIT(rkasan_tags_get_alloc_size);
+EXPORT_SYMBOL_IF_KUNIT(rkasan_tags_fetch_row);
 #endif
 
 #endif /* CONFIG_KASAN_RUST_KUNIT_TEST */

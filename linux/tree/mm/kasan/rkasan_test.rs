@@ -159,6 +159,13 @@ extern "C" {
     fn rkasan_parse_command_line(cmdline: *const c_char, args: *mut BootArgs) -> c_int;
 }
 
+#[cfg(CONFIG_KASAN_RUST_TAGS_REPORT)]
+extern "C" {
+    fn rkasan_tags_find_first_bad_addr(addr: *const c_void, size: usize) -> *const c_void;
+    fn rkasan_tags_get_alloc_size(object: *const c_void, object_size: usize) -> usize;
+    fn rkasan_tags_fetch_row(buffer: *mut u8, row: *const c_void);
+}
+
 #[cfg(CONFIG_KASAN_SW_TAGS)]
 extern "C" {
     fn rkasan_sw_is_poisoned(addr: *const c_void, size: usize) -> bool;
@@ -588,6 +595,36 @@ mod tests {
         assert!(!bad(p, 0));
         drop(v);
         assert!(bad(p, 1));
+        Ok(())
+    }
+
+    /// What a report reads from the memory tags of a 40-byte `kmalloc()` object (kmalloc-64):
+    /// three granules with the pointer's tag then the invalid redzone granule, an allocated size
+    /// of 48, the first bad address at the redzone (software tags walk to it; hardware tags
+    /// fault on it, so the address is taken as is), and 0 once freed.
+    #[cfg(CONFIG_KASAN_RUST_TAGS_REPORT)]
+    #[test]
+    fn report_reads_memory_tags() -> Result {
+        let v = KVec::<u8>::with_capacity(40, GFP_KERNEL)?;
+        let p: *const c_void = v.as_ptr().cast();
+        let tag = ptr_tag(p);
+        // SAFETY: Address arithmetic, and reads of the tags of this live object.
+        unsafe {
+            let object = rkasan_test_reset_tag(p).cast_const();
+            assert_eq!(rkasan_tags_get_alloc_size(object, 64), 48);
+            let mut row = [0u8; 16];
+            rkasan_tags_fetch_row(row.as_mut_ptr(), object);
+            assert!(row[0] == tag && row[1] == tag && row[2] == tag);
+            assert_eq!(row[3], 0xfe);
+            let bad = rkasan_tags_find_first_bad_addr(p, 64);
+            if cfg!(CONFIG_KASAN_SW_TAGS) {
+                assert_eq!(bad, object.wrapping_byte_add(48));
+            } else {
+                assert_eq!(bad, object);
+            }
+            drop(v);
+            assert_eq!(rkasan_tags_get_alloc_size(object, 64), 0);
+        }
         Ok(())
     }
 }
