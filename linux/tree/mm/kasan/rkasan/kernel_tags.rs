@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The tag-based modes on arm64: tag generation, and the check and poison paths of software
-//! tag-based KASAN, exported to the C entry layer.
+//! The tag-based modes on arm64, exported to the C entry layer `mm/kasan/rkasan_tags_entry.c`
+//! and the C files that keep the locks: tag generation, the stack ring, what a report reads
+//! from memory tags, and the check and poison paths of software tag-based KASAN.
 //!
 //! Twin of `kasan_random_tag()` of [`mm/kasan/sw_tags.c`](srctree/mm/kasan/sw_tags.c) and
-//! [`mm/kasan/kasan.h`](srctree/mm/kasan/kasan.h) (hardware tags), of the check path of
-//! `sw_tags.c` and of the tag-mode poisoning of [`mm/kasan/shadow.c`](srctree/mm/kasan/shadow.c).
-//! `mm/kasan/rkasan_tags_entry.c` calls the check and poison functions after `kasan_enabled()`,
-//! passing `_RET_IP_` where a report may follow. They run on every instrumented access: no
-//! panics, wrapping arithmetic only, nothing instrumented called but `kasan_report()` on a bad
-//! access.
+//! [`mm/kasan/kasan.h`](srctree/mm/kasan/kasan.h) (hardware tags), of the stack ring of
+//! [`mm/kasan/tags.c`](srctree/mm/kasan/tags.c) and
+//! [`mm/kasan/report_tags.c`](srctree/mm/kasan/report_tags.c), of
+//! [`mm/kasan/report_sw_tags.c`](srctree/mm/kasan/report_sw_tags.c) /
+//! [`mm/kasan/report_hw_tags.c`](srctree/mm/kasan/report_hw_tags.c), and of the check path of
+//! `sw_tags.c` and the tag-mode poisoning of [`mm/kasan/shadow.c`](srctree/mm/kasan/shadow.c).
+//! The entry layer calls the check and poison functions after `kasan_enabled()`, passing
+//! `_RET_IP_` where a report may follow. They run on every instrumented access: no panics,
+//! wrapping arithmetic only, nothing instrumented called but `kasan_report()` on a bad access.
 
 use crate::tags;
 use core::ffi::c_void;
