@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::kunit::{self, Config};
+use crate::kunit::{self, Arch, Config};
 use crate::setup;
 use crate::tree::Tree;
 use crate::util::{self, bail, Context, Result, Step};
@@ -457,7 +457,15 @@ fn build(
         )),
     );
     kunit::build_kernel(
-        kunit::kunit_py_with(tree, "build", fragment_path, kernel.kconfig_add(), &build),
+        kunit::kunit_py_with(
+            tree,
+            "build",
+            Arch::Um,
+            fragment_path,
+            kernel.kconfig_add(),
+            &build,
+        ),
+        Arch::Um,
         jobs,
         &log,
         &format!("{} kernel", kernel.name()),

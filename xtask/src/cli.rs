@@ -15,7 +15,8 @@ With no command: setup, source, apply, then build the generic config with the Ru
 run its KUnit suites (the same as `cargo xtask kunit`).
 
 commands:
-  setup     install the Debian packages and bindgen the kernel build needs (root for apt)
+  setup     install the Debian packages, QEMU >= 10 (arm64 configs) and bindgen the kernel
+            builds need (root for apt)
   source    get Debian's linux-source-7.2 into the cache as a git repository (or adopt --tree)
   apply     put linux/series on a fresh branch `rkasan` of the tree and check it out
   export    write branch `rkasan` as a format-patch series into target/rkasan/series/
@@ -29,7 +30,9 @@ commands:
 
 options:
   --tree PATH          use this Linux 7.2 tree instead of the cache's (also: RKASAN_TREE)
-  --config NAME        kunit: generic (default), full or static
+  --config NAME        kunit: generic (default), full, static (UML), sw-tags, hw-tags (arm64
+                       under QEMU), hw-tags-async, hw-tags-off (the hw-tags kernel booted with
+                       kasan.mode=async or kasan=off, running the suite rkasan)
   --runtime NAME       kunit: rust (default) or c
   --filter GLOB        kunit, matrix: run only the suites/cases matching GLOB (kunit.py's
                        filter_glob, e.g. kasan or kasan.kmalloc*)
@@ -132,9 +135,9 @@ impl Cli {
                 "-h" | "--help" | "help" => cmd = Some(Cmd::Help),
                 "--tree" => cli.tree = Some(PathBuf::from(value("a kernel tree")?)),
                 "--config" => {
-                    let v = value("generic, full or static")?;
+                    let v = value("a config name")?;
                     cli.config = Config::parse(&v).ok_or_else(|| {
-                        format!("unknown config `{v}`: expected generic, full or static")
+                        format!("unknown config `{v}`: expected {}", Config::names())
                     })?;
                     config_given = true;
                 }
@@ -278,7 +281,8 @@ mod tests {
         let err = |args: &[&str]| Cli::parse(args).unwrap_err();
         assert_eq!(
             err(&["kunit", "--config", "sw_tags"]),
-            "unknown config `sw_tags`: expected generic, full or static"
+            "unknown config `sw_tags`: expected generic, full, static, sw-tags, hw-tags, \
+             hw-tags-async or hw-tags-off"
         );
         assert_eq!(
             err(&["--runtime=go"]),
@@ -298,6 +302,15 @@ mod tests {
         assert!(err(&["bench", "--mode", "hybrid"]).contains("unknown mode"));
         assert!(err(&["bench", "--rounds", "0"]).contains("not a positive number"));
         assert!(err(&["kunit", "--mode", "inline"]).contains("only apply to `bench`"));
+    }
+
+    #[test]
+    fn every_config_is_in_the_help() {
+        for config in Config::ALL {
+            assert!(USAGE.contains(config.name()), "{config}");
+            let cli = Cli::parse(&["kunit", "--config", config.name()]).unwrap();
+            assert_eq!(cli.config, config);
+        }
     }
 
     #[test]

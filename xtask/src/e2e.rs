@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::kunit::{self, Runtime};
+use crate::kunit::{self, Arch, Runtime};
 use crate::results::{parse_ktap, Results, Status};
 use crate::tree::Tree;
 use crate::util::{self, bail, Context, Result, Step};
@@ -662,7 +662,15 @@ fn build(tree: &Tree, runtime: Runtime, dir: &Path, out: &Path, jobs: usize) -> 
         )),
     );
     kunit::build_kernel(
-        kunit::kunit_py_with(tree, "build", &fragment(), &runtime.kconfig(tree)?, dir),
+        kunit::kunit_py_with(
+            tree,
+            "build",
+            Arch::Um,
+            &fragment(),
+            &runtime.kconfig(tree)?,
+            dir,
+        ),
+        Arch::Um,
         jobs,
         &log,
         &format!("e2e config with the {runtime} runtime"),

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `cargo xtask kunit`: builds a UML kernel with kunit.py for one configuration and runtime,
-//! runs its KUnit suites, saves the console and results, and prints the result table.
+//! `cargo xtask kunit`: builds a kernel with kunit.py for one configuration and runtime (UML, or
+//! arm64 run under QEMU for the tag-based KASAN modes), runs its KUnit suites, saves the console
+//! and results, and prints the result table.
 
 use std::fmt;
 use std::fs;
@@ -13,7 +14,29 @@ use crate::setup;
 use crate::tree::Tree;
 use crate::util::{self, bail, Context, Result, Step};
 
-/// A kunitconfig of `linux/kunitconfigs/`.
+/// The architecture a configuration's kernel is built for (kunit.py's `--arch`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arch {
+    /// User-mode Linux: the kernel runs as a host process, no emulator needed.
+    Um,
+    /// arm64 under QEMU (`qemu-system-aarch64`): the tag-based KASAN modes exist only there.
+    Arm64,
+}
+
+impl Arch {
+    /// kunit.py's (and the kernel's) name for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Um => "um",
+            Arch::Arm64 => "arm64",
+        }
+    }
+}
+
+/// The `rkasan` case that compares KASAN's state after boot with what the command line asks.
+pub const BOOT_STATE_CASE: &str = "rkasan.boot_state_matches_command_line";
+
+/// A kunitconfig of `linux/kunitconfigs/`, or an extra boot of one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Config {
     /// Generic KASAN with its defaults (inline checks).
@@ -22,18 +45,38 @@ pub enum Config {
     Full,
     /// `full` without SMP, plus `STATIC_LINK` (UML defers enabling KASAN).
     Static,
+    /// Software tag-based KASAN on arm64 (QEMU).
+    SwTags,
+    /// Hardware tag-based KASAN on arm64 (QEMU with MTE).
+    HwTags,
+    /// The `hw-tags` kernel booted with `kasan.mode=async`, running only the suite `rkasan`.
+    HwTagsAsync,
+    /// The `hw-tags` kernel booted with `kasan=off`, running only the suite `rkasan`.
+    HwTagsOff,
 }
 
 impl Config {
-    /// Every configuration, in matrix order.
-    pub const ALL: [Config; 3] = [Config::Generic, Config::Full, Config::Static];
+    /// Every configuration, in matrix order (an extra boot after the config it boots).
+    pub const ALL: [Config; 7] = [
+        Config::Generic,
+        Config::Full,
+        Config::Static,
+        Config::SwTags,
+        Config::HwTags,
+        Config::HwTagsAsync,
+        Config::HwTagsOff,
+    ];
 
-    /// Its name (and file name without `.config`).
+    /// Its name.
     pub fn name(self) -> &'static str {
         match self {
             Config::Generic => "generic",
             Config::Full => "full",
             Config::Static => "static",
+            Config::SwTags => "sw-tags",
+            Config::HwTags => "hw-tags",
+            Config::HwTagsAsync => "hw-tags-async",
+            Config::HwTagsOff => "hw-tags-off",
         }
     }
 
@@ -42,20 +85,101 @@ impl Config {
         Config::ALL.into_iter().find(|c| c.name() == s)
     }
 
-    /// Kernel arguments its boots need: UML runs SMP only with seccomp userspace and an explicit
-    /// CPU count ("SMP is not supported with PTRACE userspace"), so `full` asks for both CPUs.
-    pub fn kernel_args(self) -> &'static [&'static str] {
+    /// The names of every configuration, for help and error texts: `generic, full, ... or
+    /// hw-tags-off`.
+    pub fn names() -> String {
+        let names: Vec<&str> = Config::ALL.iter().map(|c| c.name()).collect();
+        let (last, rest) = names.split_last().expect("Config::ALL is not empty");
+        format!("{} or {last}", rest.join(", "))
+    }
+
+    /// The configuration whose kernel it boots: itself, except for the extra boots of
+    /// `hw-tags`, which differ only in kernel arguments and so need no build of their own.
+    pub fn base(self) -> Config {
         match self {
-            Config::Full => &["seccomp=on", "ncpus=2"],
-            Config::Generic | Config::Static => &[],
+            Config::HwTagsAsync | Config::HwTagsOff => Config::HwTags,
+            c => c,
         }
     }
 
-    /// The kunitconfig fragment.
+    /// The name of its build directory (`$CACHE/build/<name>`) and kunitconfig: its base's.
+    pub fn build_name(self) -> &'static str {
+        self.base().name()
+    }
+
+    /// The architecture it builds for: the tag-based modes exist only on arm64.
+    pub fn arch(self) -> Arch {
+        match self {
+            Config::Generic | Config::Full | Config::Static => Arch::Um,
+            Config::SwTags | Config::HwTags | Config::HwTagsAsync | Config::HwTagsOff => {
+                Arch::Arm64
+            }
+        }
+    }
+
+    /// Kernel arguments its boots need: UML runs SMP only with seccomp userspace and an explicit
+    /// CPU count ("SMP is not supported with PTRACE userspace"), so `full` asks for both CPUs;
+    /// the extra boots of `hw-tags` are those arguments.
+    pub fn kernel_args(self) -> &'static [&'static str] {
+        match self {
+            Config::Full => &["seccomp=on", "ncpus=2"],
+            Config::HwTagsAsync => &["kasan.mode=async"],
+            Config::HwTagsOff => &["kasan=off"],
+            Config::Generic | Config::Static | Config::SwTags | Config::HwTags => &[],
+        }
+    }
+
+    /// Extra QEMU arguments (kunit.py's `--qemu_args`, split like a shell would): hardware tags
+    /// need MTE, which QEMU's `virt` machine only emulates when asked. kunit.py's arm64 config
+    /// already passes `-machine virt`; QEMU merges the repeated `-machine` options.
+    pub fn qemu_args(self) -> Option<&'static str> {
+        match self {
+            Config::HwTags | Config::HwTagsAsync | Config::HwTagsOff => {
+                Some("-machine virt,mte=on")
+            }
+            Config::Generic | Config::Full | Config::Static | Config::SwTags => None,
+        }
+    }
+
+    /// The filter glob its runs use when `--filter` gives none: the extra boots check how the
+    /// Rust runtime behaves under their boot arguments, which its own suite `rkasan` covers
+    /// (rerunning the whole `kasan` suite would add minutes of emulation per boot). With
+    /// `kasan=off` the kernel hands out no tags, so only the case about the boot's state
+    /// applies there; the tag cases need KASAN on.
+    pub fn default_filter(self) -> Option<&'static str> {
+        match self {
+            Config::HwTagsAsync => Some("rkasan"),
+            Config::HwTagsOff => Some(BOOT_STATE_CASE),
+            _ => None,
+        }
+    }
+
+    /// True when, without `--filter`, it only runs suites of the Rust runtime: the C runtime
+    /// has nothing to run there, so the matrix shows its C column as n/a.
+    pub fn rust_only(self) -> bool {
+        self.default_filter().is_some()
+    }
+
+    /// The `.config` lines its build must end with: kunit.py only warns when kconfig drops an
+    /// option of the fragment (an unmet dependency), and a tag-based config without its mode,
+    /// or without Rust, would test something else.
+    pub fn required_options(self) -> &'static [&'static str] {
+        match self.base() {
+            Config::SwTags => &["CONFIG_KASAN_SW_TAGS=y", "CONFIG_RUST=y"],
+            Config::HwTags => &[
+                "CONFIG_KASAN_HW_TAGS=y",
+                "CONFIG_ARM64_MTE=y",
+                "CONFIG_RUST=y",
+            ],
+            _ => &["CONFIG_KASAN_GENERIC=y", "CONFIG_RUST=y"],
+        }
+    }
+
+    /// The kunitconfig fragment (its base's: the extra boots have none of their own).
     pub fn fragment(self) -> PathBuf {
         util::workspace_root()
             .join("linux/kunitconfigs")
-            .join(format!("{}.config", self.name()))
+            .join(format!("{}.config", self.build_name()))
     }
 }
 
@@ -145,10 +269,10 @@ pub struct Outcome {
     pub dir: PathBuf,
 }
 
-/// The build directory of `config`, shared by both runtimes. It remembers the tree it was
-/// built from and is emptied when the tree changes.
+/// The build directory of `config`, shared by both runtimes (and by the extra boots of its
+/// base). It remembers the tree it was built from and is emptied when the tree changes.
 fn build_dir(tree: &Tree, config: Config) -> Result<PathBuf> {
-    build_dir_named(tree, config.name())
+    build_dir_named(tree, config.build_name())
 }
 
 /// The build directory `$CACHE/build/<name>`, emptied when it was built from another tree.
@@ -171,7 +295,7 @@ pub(crate) fn build_dir_named(tree: &Tree, name: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// kunit.py with the arguments every subcommand shares.
+/// kunit.py with the arguments every subcommand shares, for `config` and `runtime`.
 fn kunit_py(
     tree: &Tree,
     sub: &str,
@@ -179,19 +303,26 @@ fn kunit_py(
     runtime: Runtime,
     dir: &Path,
 ) -> Result<Command> {
-    Ok(kunit_py_with(
+    let mut cmd = kunit_py_with(
         tree,
         sub,
+        config.arch(),
         &config.fragment(),
         &runtime.kconfig(tree)?,
         dir,
-    ))
+    );
+    if let Some(args) = config.qemu_args() {
+        cmd.arg(format!("--qemu_args={args}"));
+    }
+    Ok(cmd)
 }
 
-/// kunit.py `sub` with a kunitconfig `fragment`, `--kconfig_add` options and a build dir.
+/// kunit.py `sub` for `arch` with a kunitconfig `fragment`, `--kconfig_add` options and a build
+/// dir.
 pub(crate) fn kunit_py_with(
     tree: &Tree,
     sub: &str,
+    arch: Arch,
     fragment: &Path,
     kconfig_add: &[&str],
     dir: &Path,
@@ -201,7 +332,7 @@ pub(crate) fn kunit_py_with(
         .current_dir(&tree.path)
         .arg(tree.path.join("tools/testing/kunit/kunit.py"))
         .arg(sub)
-        .arg("--arch=um")
+        .arg(format!("--arch={}", arch.name()))
         .arg(format!("--kunitconfig={}", fragment.display()));
     for opt in kconfig_add {
         cmd.arg(format!("--kconfig_add={opt}"));
@@ -210,10 +341,17 @@ pub(crate) fn kunit_py_with(
     cmd
 }
 
-/// Runs `kunit.py build` (`cmd`, from [`kunit_py_with`]) with the lab's make options and `jobs`,
-/// its output in `log`; on failure the error names `what` was built and the log's first error.
-pub(crate) fn build_kernel(mut cmd: Command, jobs: usize, log: &Path, what: &str) -> Result<()> {
-    for opt in setup::make_options()? {
+/// Runs `kunit.py build` (`cmd`, from [`kunit_py_with`] for `arch`) with the lab's make options
+/// and `jobs`, its output in `log`; on failure the error names `what` was built and the log's
+/// first error.
+pub(crate) fn build_kernel(
+    mut cmd: Command,
+    arch: Arch,
+    jobs: usize,
+    log: &Path,
+    what: &str,
+) -> Result<()> {
+    for opt in setup::make_options(arch)? {
         cmd.arg(format!("--make_options={opt}"));
     }
     cmd.arg(format!("--jobs={jobs}"));
@@ -237,10 +375,86 @@ pub fn run(
     filter: Option<&str>,
     jobs: usize,
 ) -> Result<Outcome> {
+    run_inner(tree, config, runtime, filter, jobs, true)
+}
+
+/// Like [`run`], but boots the kernel the build directory already holds instead of building:
+/// for an extra boot ([`Config::base`] is another config) right after the base config's run with
+/// the same runtime built that kernel from the same tree (`matrix` does so). The `.config` is
+/// still checked against `runtime`.
+pub fn run_prebuilt(
+    tree: &Tree,
+    config: Config,
+    runtime: Runtime,
+    filter: Option<&str>,
+) -> Result<Outcome> {
+    run_inner(tree, config, runtime, filter, 1, false)
+}
+
+/// The filter glob a run of `config` uses: `--filter` when given, else the config's default.
+/// Without `--filter`, a C run of a Rust-only config is refused: it would boot a kernel to run
+/// nothing.
+pub fn effective_filter<'a>(
+    config: Config,
+    runtime: Runtime,
+    filter: Option<&'a str>,
+) -> Result<Option<&'a str>> {
+    if filter.is_none() && runtime == Runtime::C && config.rust_only() {
+        bail!(
+            "the {config} config boots the {} kernel only to run the Rust runtime's suite {}, \
+             which the C runtime does not have: use --runtime rust, or pick suites with --filter \
+             (for example --filter kasan)",
+            config.base(),
+            config.default_filter().unwrap_or_default()
+        );
+    }
+    Ok(filter.or(config.default_filter()))
+}
+
+/// Checks a build's `.config` text: every [`Config::required_options`] line is there, and
+/// `CONFIG_KASAN_RUST=y` is there exactly for the Rust runtime. Returns whether it is, or what
+/// is wrong.
+pub fn check_dot_config(
+    dot_config: &str,
+    config: Config,
+    runtime: Runtime,
+) -> std::result::Result<bool, String> {
+    let has = |line: &str| dot_config.lines().any(|l| l == line);
+    if let Some(missing) = config.required_options().iter().find(|o| !has(o)) {
+        return Err(format!(
+            "does not have {missing}, which the {} config needs for {}: kconfig dropped an \
+             option of linux/kunitconfigs/{}.config (unmet dependencies; kunit.py only warns)",
+            config.base(),
+            config.arch().name(),
+            config.build_name()
+        ));
+    }
+    let rust_on = has("CONFIG_KASAN_RUST=y");
+    match runtime {
+        Runtime::Rust if !rust_on => Err(format!(
+            "does not have CONFIG_KASAN_RUST=y (unmet dependencies? lib/Kconfig.kasan must allow \
+             KASAN_RUST with the {} config's KASAN mode on {})",
+            config.base(),
+            config.arch().name()
+        )),
+        Runtime::C if rust_on => Err("has CONFIG_KASAN_RUST=y for a C-runtime build".to_string()),
+        _ => Ok(rust_on),
+    }
+}
+
+fn run_inner(
+    tree: &Tree,
+    config: Config,
+    runtime: Runtime,
+    filter: Option<&str>,
+    jobs: usize,
+    build_it: bool,
+) -> Result<Outcome> {
     tree.version()?;
     if runtime == Runtime::Rust && !has_kasan_rust(tree)? {
         return Err(no_kasan_rust(tree));
     }
+    let filter = effective_filter(config, runtime, filter)?;
     let fragment = config.fragment();
     if !fragment.is_file() {
         bail!("no kunitconfig at {}", fragment.display());
@@ -253,44 +467,56 @@ pub fn run(
     util::mkdir(&out)?;
 
     let build_log = out.join("build.log");
-    let step = Step::start(
-        format!("build: {config} config, {runtime} runtime"),
-        Some(&format!(
-            "build dir: {}\n    log: {}",
-            build.display(),
-            build_log.display()
-        )),
-    );
-    build_kernel(
-        kunit_py(tree, "build", config, runtime, &build)?,
-        jobs,
-        &build_log,
-        &format!("{config} config with the {runtime} runtime"),
-    )?;
-    let dot_config = util::read(&build.join(".config"))?;
-    let rust_on = dot_config.lines().any(|l| l == "CONFIG_KASAN_RUST=y");
-    match runtime {
-        Runtime::Rust if !rust_on => bail!(
-            "{}/.config does not have CONFIG_KASAN_RUST=y (unmet dependencies?); see {}",
-            build.display(),
-            build_log.display()
-        ),
-        Runtime::C if rust_on => bail!(
-            "{}/.config has CONFIG_KASAN_RUST=y for a C-runtime build; see {}",
-            build.display(),
-            build_log.display()
-        ),
-        _ => {}
+    if build_it {
+        let step = Step::start(
+            format!("build: {config} config, {runtime} runtime"),
+            Some(&format!(
+                "build dir: {}\n    log: {}",
+                build.display(),
+                build_log.display()
+            )),
+        );
+        build_kernel(
+            kunit_py(tree, "build", config, runtime, &build)?,
+            config.arch(),
+            jobs,
+            &build_log,
+            &format!("{config} config with the {runtime} runtime"),
+        )?;
+        step.done();
+    } else {
+        let note = format!(
+            "no build: booting the {} kernel ({runtime} runtime) already in {}",
+            config.base(),
+            build.display()
+        );
+        eprintln!("==> {note}");
+        util::write(&build_log, note + "\n")?;
     }
+    let dot_config = util::read(&build.join(".config"))?;
+    let rust_on = check_dot_config(&dot_config, config, runtime).map_err(|e| {
+        util::Error(format!(
+            "{}/.config {e}; see {}",
+            build.display(),
+            build_log.display()
+        ))
+    })?;
     if rust_on {
         check_runtime_object(&build)?;
     }
-    step.done();
 
     let run_log = out.join("run.log");
     let json = out.join("results.json");
+    let args = config.kernel_args().join(" ");
     let step = Step::start(
-        format!("run: {config} config, {runtime} runtime"),
+        format!(
+            "run: {config} config, {runtime} runtime{}",
+            if args.is_empty() {
+                String::new()
+            } else {
+                format!(" (kernel arguments: {args})")
+            }
+        ),
         Some(&format!("log: {}", run_log.display())),
     );
     let console = build.join("test.log");
@@ -424,7 +650,163 @@ mod tests {
             assert_eq!(Runtime::parse(r.name()), Some(r));
         }
         assert_eq!(Config::parse("sw_tags"), None);
+        assert_eq!(Config::parse("hw-tags-async"), Some(Config::HwTagsAsync));
         assert_eq!(Runtime::parse("C"), None);
+        assert_eq!(
+            Config::names(),
+            "generic, full, static, sw-tags, hw-tags, hw-tags-async or hw-tags-off"
+        );
+    }
+
+    #[test]
+    fn arches_args_and_build_dirs() {
+        use Config::*;
+        let arches: Vec<&str> = Config::ALL.iter().map(|c| c.arch().name()).collect();
+        assert_eq!(
+            arches,
+            ["um", "um", "um", "arm64", "arm64", "arm64", "arm64"]
+        );
+        // The extra boots share hw-tags' build dir and kunitconfig, and differ in arguments.
+        assert_eq!(HwTagsAsync.default_filter(), Some("rkasan"));
+        assert_eq!(HwTagsOff.default_filter(), Some(BOOT_STATE_CASE));
+        for extra in [HwTagsAsync, HwTagsOff] {
+            assert_eq!(extra.base(), HwTags);
+            assert_eq!(extra.build_name(), "hw-tags");
+            assert_eq!(extra.fragment(), HwTags.fragment());
+            assert!(extra.rust_only());
+            assert_eq!(extra.required_options(), HwTags.required_options());
+        }
+        for c in [Generic, Full, Static, SwTags, HwTags] {
+            assert_eq!((c.base(), c.build_name()), (c, c.name()));
+            assert_eq!(c.default_filter(), None);
+            assert!(!c.rust_only());
+        }
+        assert_eq!(HwTagsAsync.kernel_args(), ["kasan.mode=async"]);
+        assert_eq!(HwTagsOff.kernel_args(), ["kasan=off"]);
+        assert_eq!(Full.kernel_args(), ["seccomp=on", "ncpus=2"]);
+        assert!(HwTags.kernel_args().is_empty() && SwTags.kernel_args().is_empty());
+        for c in [HwTags, HwTagsAsync, HwTagsOff] {
+            assert_eq!(c.qemu_args(), Some("-machine virt,mte=on"));
+        }
+        for c in [Generic, Full, Static, SwTags] {
+            assert_eq!(c.qemu_args(), None);
+        }
+        assert!(SwTags
+            .required_options()
+            .contains(&"CONFIG_KASAN_SW_TAGS=y"));
+        assert!(HwTags
+            .required_options()
+            .contains(&"CONFIG_KASAN_HW_TAGS=y"));
+        assert!(HwTags.required_options().contains(&"CONFIG_ARM64_MTE=y"));
+        for c in Config::ALL {
+            assert!(c.required_options().contains(&"CONFIG_RUST=y"), "{c}");
+            // Each required option is asked for by the fragment itself.
+            let fragment = fs::read_to_string(c.fragment()).unwrap();
+            for opt in c.required_options() {
+                assert!(fragment.lines().any(|l| l == *opt), "{c}: {opt}");
+            }
+        }
+    }
+
+    #[test]
+    fn filters() {
+        use Config::*;
+        use Runtime::*;
+        assert_eq!(
+            effective_filter(HwTagsAsync, Rust, None).unwrap(),
+            Some("rkasan")
+        );
+        assert_eq!(
+            effective_filter(HwTagsOff, Rust, Some("rkasan.x*")).unwrap(),
+            Some("rkasan.x*")
+        );
+        assert_eq!(
+            effective_filter(HwTagsAsync, C, Some("kasan")).unwrap(),
+            Some("kasan")
+        );
+        let err = effective_filter(HwTagsOff, C, None).unwrap_err().0;
+        assert!(err.contains("does not have"), "{err}");
+        assert!(err.contains("--filter"), "{err}");
+        assert_eq!(effective_filter(HwTags, C, None).unwrap(), None);
+        assert_eq!(
+            effective_filter(Generic, Rust, Some("kasan")).unwrap(),
+            Some("kasan")
+        );
+    }
+
+    #[test]
+    fn dot_config_checks() {
+        use Config::*;
+        use Runtime::*;
+        let hw = "CONFIG_ARM64_MTE=y\nCONFIG_KASAN_HW_TAGS=y\nCONFIG_RUST=y\n";
+        assert_eq!(check_dot_config(hw, HwTags, C), Ok(false));
+        assert_eq!(check_dot_config(hw, HwTagsAsync, C), Ok(false));
+        let err = check_dot_config(hw, HwTags, Rust).unwrap_err();
+        assert!(err.contains("CONFIG_KASAN_RUST=y"), "{err}");
+        let with_rust = format!("{hw}CONFIG_KASAN_RUST=y\n");
+        assert_eq!(check_dot_config(&with_rust, HwTagsOff, Rust), Ok(true));
+        assert!(check_dot_config(&with_rust, HwTags, C).is_err());
+        // Rust dropped by kconfig (say, a rustc too old for KASAN_SW_TAGS).
+        let err = check_dot_config(
+            "CONFIG_KASAN_SW_TAGS=y\n# CONFIG_RUST is not set\n",
+            SwTags,
+            C,
+        )
+        .unwrap_err();
+        assert!(err.contains("does not have CONFIG_RUST=y"), "{err}");
+        assert!(err.contains("sw-tags.config"), "{err}");
+        let err =
+            check_dot_config("CONFIG_KASAN_GENERIC=y\nCONFIG_RUST=y\n", SwTags, C).unwrap_err();
+        assert!(err.contains("CONFIG_KASAN_SW_TAGS=y"), "{err}");
+        assert_eq!(
+            check_dot_config("CONFIG_KASAN_GENERIC=y\nCONFIG_RUST=y\n", Full, C),
+            Ok(false)
+        );
+    }
+
+    fn fake_tree(name: &str) -> Tree {
+        let dir = std::env::temp_dir().join(format!("xtask-{name}-{}", std::process::id()));
+        fs::create_dir_all(dir.join("lib")).unwrap();
+        fs::write(
+            dir.join("Makefile"),
+            "VERSION = 7\nPATCHLEVEL = 2\nSUBLEVEL = 13\n",
+        )
+        .unwrap();
+        fs::write(dir.join("lib/Kconfig.kasan"), "config KASAN_GENERIC\n").unwrap();
+        Tree {
+            path: dir,
+            custom: true,
+        }
+    }
+
+    fn args(cmd: &Command) -> Vec<String> {
+        cmd.get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn kunit_py_arguments() {
+        let tree = fake_tree("kunit-py");
+        let dir = Path::new("/b");
+        let hw = args(&kunit_py(&tree, "exec", Config::HwTagsAsync, Runtime::C, dir).unwrap());
+        assert!(hw.contains(&"--arch=arm64".to_string()), "{hw:?}");
+        assert!(
+            hw.contains(&"--qemu_args=-machine virt,mte=on".to_string()),
+            "{hw:?}"
+        );
+        assert!(
+            hw.iter()
+                .any(|a| a.ends_with("linux/kunitconfigs/hw-tags.config")),
+            "{hw:?}"
+        );
+        assert!(hw.contains(&"--kconfig_add=# CONFIG_KASAN_RUST is not set".to_string()));
+        let sw = args(&kunit_py(&tree, "build", Config::SwTags, Runtime::C, dir).unwrap());
+        assert!(sw.contains(&"--arch=arm64".to_string()), "{sw:?}");
+        assert!(!sw.iter().any(|a| a.starts_with("--qemu_args")), "{sw:?}");
+        let um = args(&kunit_py(&tree, "build", Config::Full, Runtime::C, dir).unwrap());
+        assert!(um.contains(&"--arch=um".to_string()), "{um:?}");
+        let _ = fs::remove_dir_all(&tree.path);
     }
 
     #[test]
@@ -483,18 +865,8 @@ error: aborting due to 1 previous error
 
     #[test]
     fn rust_runtime_needs_kasan_rust() {
-        let dir = std::env::temp_dir().join(format!("xtask-no-rust-{}", std::process::id()));
-        fs::create_dir_all(dir.join("lib")).unwrap();
-        fs::write(
-            dir.join("Makefile"),
-            "VERSION = 7\nPATCHLEVEL = 2\nSUBLEVEL = 13\n",
-        )
-        .unwrap();
-        fs::write(dir.join("lib/Kconfig.kasan"), "config KASAN_GENERIC\n").unwrap();
-        let tree = Tree {
-            path: dir.clone(),
-            custom: true,
-        };
+        let tree = fake_tree("no-rust");
+        let dir = tree.path.clone();
         let err = run(&tree, Config::Generic, Runtime::Rust, None, 1)
             .err()
             .unwrap()

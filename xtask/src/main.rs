@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The rkasan lab: `cargo xtask` gets a Linux 7.2 tree, puts rkasan into it, builds UML kernels
-//! with kunit.py and runs the KASAN KUnit suites with the C and the Rust runtime.
+//! The rkasan lab: `cargo xtask` gets a Linux 7.2 tree, puts rkasan into it, builds UML and arm64
+//! (QEMU) kernels with kunit.py and runs the KASAN KUnit suites with the C and the Rust runtime.
 //!
 //! See `cargo xtask --help` and the repository's README.
 

@@ -20,6 +20,9 @@ pub enum RunState {
     Ran,
     /// The runtime is not in the tree yet (Rust without `config KASAN_RUST`).
     NotAvailable,
+    /// The run does not apply, and why: the C runtime in a Rust-only config (see
+    /// [`Config::rust_only`]) has nothing to run.
+    NotApplicable(String),
     /// Building or running failed.
     Failed(String),
 }
@@ -49,6 +52,8 @@ pub enum Cell {
     Missing,
     /// The runtime is not available yet.
     NotAvailable,
+    /// The run does not apply (the C runtime in a Rust-only config).
+    NotApplicable,
 }
 
 impl Cell {
@@ -56,17 +61,23 @@ impl Cell {
         match self {
             Cell::Result(s) => s.word(),
             Cell::Missing => "-",
-            Cell::NotAvailable => "n/a",
+            Cell::NotAvailable | Cell::NotApplicable => "n/a",
         }
     }
 }
 
 /// The regression rule: a case that passes with C and does not pass with Rust. A Rust runtime
 /// that is not available yet regresses nothing; a missing result (a crash, a failed build) does.
+/// A Rust-only config (C not applicable) has no C verdict to compare with, so there a case
+/// regresses when it fails with Rust: otherwise its boots could never fail the matrix.
 pub fn is_regression(c: Cell, rust: Cell) -> bool {
-    c == Cell::Result(Status::Pass)
-        && rust != Cell::Result(Status::Pass)
-        && rust != Cell::NotAvailable
+    match c {
+        Cell::Result(Status::Pass) => {
+            rust != Cell::Result(Status::Pass) && rust != Cell::NotAvailable
+        }
+        Cell::NotApplicable => matches!(rust, Cell::Result(Status::Fail | Status::Error)),
+        _ => false,
+    }
 }
 
 /// One row: a case in one configuration, C beside Rust.
@@ -99,8 +110,10 @@ fn cell(run: Option<&Run>, suite: &str, case: &str) -> Cell {
     let Some(run) = run else {
         return Cell::Missing;
     };
-    if run.state == RunState::NotAvailable {
-        return Cell::NotAvailable;
+    match run.state {
+        RunState::NotAvailable => return Cell::NotAvailable,
+        RunState::NotApplicable(_) => return Cell::NotApplicable,
+        RunState::Ran | RunState::Failed(_) => {}
     }
     run.results
         .suites
@@ -214,7 +227,7 @@ impl Matrix {
                         let n = run.map(|r| r.counts).unwrap_or_default();
                         format!("{}/{}/{}", n.pass, n.fail, n.skip)
                     }
-                    Some(RunState::NotAvailable) => "n/a".to_string(),
+                    Some(RunState::NotAvailable | RunState::NotApplicable(_)) => "n/a".to_string(),
                     Some(RunState::Failed(_)) => "failed".to_string(),
                     None => "-".to_string(),
                 });
@@ -277,6 +290,9 @@ impl Matrix {
                         run.config, run.runtime
                     );
                 }
+                RunState::NotApplicable(why) => {
+                    let _ = writeln!(out, "{} {}: n/a ({why})", run.config, run.runtime);
+                }
                 RunState::Failed(why) => {
                     let _ = writeln!(out, "{} {}: FAILED: {why}", run.config, run.runtime);
                 }
@@ -298,7 +314,8 @@ impl Matrix {
         }
         let _ = writeln!(
             out,
-            "{} regression(s): passes with C, not with Rust:",
+            "{} regression(s): passes with C, not with Rust (in a Rust-only config: fails with \
+             Rust):",
             regressions.len()
         );
         for config in Config::ALL.map(Config::name) {
@@ -331,7 +348,8 @@ impl Matrix {
         util::write(&dir.join("matrix.json"), json + "\n")?;
         let md = format!(
             "# rkasan matrix\n\nTree: `{}`. `!` marks a regression: the case passes with C and \
-             not with Rust; `n/a`: the runtime is not in the tree yet; `-`: no result.\n\n{}\n{}",
+             not with Rust (in a Rust-only config: fails with Rust); `n/a`: the runtime is not \
+             in the tree yet, or has nothing to run in that config; `-`: no result.\n\n{}\n{}",
             self.tree,
             self.table(true),
             self.summary()
@@ -342,11 +360,14 @@ impl Matrix {
 }
 
 /// Runs the whole matrix (per configuration C then Rust, so each build dir is rebuilt
-/// incrementally once per runtime) and reports. Returns true when it found no regression and
-/// every run that should happen did.
+/// incrementally once per runtime; an extra boot reuses the kernel its base config's run just
+/// built) and reports. Returns true when it found no regression and every run that should
+/// happen did.
 pub fn matrix(tree: &Tree, filter: Option<&str>, jobs: usize) -> Result<bool> {
     let rust_available = kunit::has_kasan_rust(tree)?;
-    let mut runs = Vec::new();
+    let mut runs: Vec<Run> = Vec::new();
+    // Per build directory, the runtime of the kernel a run of this matrix built there last.
+    let mut built: Vec<(&'static str, Runtime)> = Vec::new();
     for config in Config::ALL {
         for runtime in Runtime::ALL {
             let mut run = Run {
@@ -356,12 +377,39 @@ pub fn matrix(tree: &Tree, filter: Option<&str>, jobs: usize) -> Result<bool> {
                 counts: Counts::default(),
                 results: Results::default(),
             };
+            let base_failed = config.base() != config
+                && runs.iter().any(|r| {
+                    r.config == config.base().name()
+                        && r.runtime == runtime.name()
+                        && matches!(r.state, RunState::Failed(_))
+                });
+            let dir = config.build_name();
+            let prebuilt = config.base() != config && built.contains(&(dir, runtime));
             if runtime == Runtime::Rust && !rust_available {
                 run.state = RunState::NotAvailable;
                 eprintln!("==> {config} rust: n/a (lib/Kconfig.kasan has no config KASAN_RUST)");
+            } else if runtime == Runtime::C && config.rust_only() && filter.is_none() {
+                let why = format!(
+                    "the C runtime has no suite {}",
+                    config.default_filter().unwrap_or_default()
+                );
+                eprintln!("==> {config} c: n/a ({why})");
+                run.state = RunState::NotApplicable(why);
+            } else if base_failed {
+                let why = format!("not booted: the {} {runtime} run failed", config.base());
+                eprintln!("error: {config} {runtime}: {why}");
+                run.state = RunState::Failed(why);
             } else {
-                match kunit::run(tree, config, runtime, filter, jobs) {
+                let outcome = if prebuilt {
+                    kunit::run_prebuilt(tree, config, runtime, filter)
+                } else {
+                    kunit::run(tree, config, runtime, filter, jobs)
+                };
+                // A failed run may have left anything in the build dir.
+                built.retain(|(d, _)| *d != dir);
+                match outcome {
                     Ok(outcome) => {
+                        built.push((dir, runtime));
                         run.counts = outcome.results.counts();
                         let c = run.counts;
                         eprintln!(
@@ -410,6 +458,12 @@ mod tests {
         assert!(!is_regression(Result(Fail), Result(Pass)));
         assert!(!is_regression(Result(Skip), Result(Fail)));
         assert!(!is_regression(Missing, Result(Fail)));
+        // A Rust-only config: nothing to compare with, so only Rust failures count.
+        assert!(!is_regression(NotApplicable, Result(Pass)));
+        assert!(!is_regression(NotApplicable, Result(Skip)));
+        assert!(!is_regression(NotApplicable, NotAvailable));
+        assert!(is_regression(NotApplicable, Result(Fail)));
+        assert!(is_regression(NotApplicable, Result(Error)));
     }
 
     fn run(config: &'static str, runtime: &'static str, results: Results) -> Run {
@@ -484,6 +538,82 @@ mod tests {
         let json = serde_json::to_value(&m).unwrap();
         assert_eq!(json["runs"][0]["state"]["state"], "ran");
         assert_eq!(json["rows"][0]["c"], "PASS");
+    }
+
+    fn rkasan(statuses: &[(&str, Status)]) -> Results {
+        Results {
+            suites: vec![Suite {
+                name: "rkasan".into(),
+                cases: statuses
+                    .iter()
+                    .map(|(name, status)| Case {
+                        name: name.to_string(),
+                        status: *status,
+                        failure: None,
+                    })
+                    .collect(),
+            }],
+            lost: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn rust_only_configs_show_c_as_na() {
+        let mut c_async = run("hw-tags-async", "c", Results::default());
+        c_async.state = RunState::NotApplicable("the C runtime has no suite rkasan".into());
+        let mut c_off = run("hw-tags-off", "c", Results::default());
+        c_off.state = RunState::NotApplicable("the C runtime has no suite rkasan".into());
+        let m = Matrix::new(
+            "t".into(),
+            vec![
+                c_async,
+                run(
+                    "hw-tags-async",
+                    "rust",
+                    rkasan(&[("shadow", Status::Pass), ("tags", Status::Skip)]),
+                ),
+                c_off,
+                run(
+                    "hw-tags-off",
+                    "rust",
+                    rkasan(&[("shadow", Status::Pass), ("tags", Status::Fail)]),
+                ),
+            ],
+        );
+        assert_eq!(m.rows.len(), 4);
+        assert!(m.rows.iter().all(|r| r.c == "n/a"));
+        let regressed: Vec<(&str, &str)> = m
+            .regressions()
+            .map(|r| (r.config, r.case.as_str()))
+            .collect();
+        assert_eq!(regressed, [("hw-tags-off", "rkasan.tags")]);
+        assert_eq!(m.failed_runs().count(), 0);
+        let md = m.table(true);
+        assert!(
+            md.starts_with(
+                "| case | hw-tags-async C | hw-tags-async Rust | hw-tags-off C | hw-tags-off Rust |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| rkasan.tags | n/a | SKIP | n/a | FAIL ! |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| pass/fail/skip | n/a | 1/0/1 | n/a | 1/1/0 |"),
+            "{md}"
+        );
+        let summary = m.summary();
+        assert!(
+            summary.contains("hw-tags-async c: n/a (the C runtime has no suite rkasan)\n"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("  hw-tags-off rkasan.tags: Rust FAIL\n"),
+            "{summary}"
+        );
+        let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(json["runs"][0]["state"]["state"], "not-applicable");
     }
 
     #[test]

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `cargo xtask setup`: the Debian packages and `bindgen` the kernel build needs, and the
-//! environment every kernel `make` runs in.
+//! `cargo xtask setup`: the Debian packages, QEMU and `bindgen` the kernel builds and boots
+//! need, and the environment every kernel `make` runs in.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::kunit::Arch;
 use crate::tree::Tree;
 use crate::util::{self, bail, Result, Step};
 
@@ -54,18 +55,23 @@ pub fn bindgen() -> Result<PathBuf> {
     Ok(util::cache_dir()?.join("cargo").join("bin").join("bindgen"))
 }
 
-/// The `make` variables every kernel build gets (for `make` itself or kunit.py's
-/// `--make_options`).
-pub fn make_options() -> Result<Vec<String>> {
-    Ok(vec![
-        "LLVM=1".into(),
+/// The `make` variables every kernel build for `arch` gets (for `make` itself or kunit.py's
+/// `--make_options`). `LLVM=1` also cross-compiles: clang and ld.lld take the target from
+/// `ARCH`, so arm64 needs no `CROSS_COMPILE`.
+pub fn make_options(arch: Arch) -> Result<Vec<String>> {
+    let mut opts = vec![
+        "LLVM=1".to_string(),
         format!("RUSTC={RUSTC}"),
         format!("RUSTDOC={RUSTDOC}"),
         format!("RUST_LIB_SRC={RUST_LIB_SRC}"),
-        // llvm-objcopy 19 fails on UML's STATIC_LINK link; GNU objcopy works for all configs.
-        "OBJCOPY=objcopy".into(),
-        format!("BINDGEN={}", bindgen()?.display()),
-    ])
+    ];
+    if arch == Arch::Um {
+        // llvm-objcopy 19 fails on UML's STATIC_LINK link; GNU objcopy works for all UML
+        // configs. Not for arm64: the host's GNU objcopy knows no aarch64 ELF.
+        opts.push("OBJCOPY=objcopy".into());
+    }
+    opts.push(format!("BINDGEN={}", bindgen()?.display()));
+    Ok(opts)
 }
 
 /// Makes `cmd` run in the kernel build's environment: LLVM 19 first on PATH, no rustup or cargo
@@ -174,6 +180,188 @@ fn install_packages() -> Result<()> {
     Ok(())
 }
 
+/// The QEMU binary kunit.py runs the arm64 configs with.
+pub const QEMU: &str = "qemu-system-aarch64";
+/// The Debian package that has [`QEMU`].
+const QEMU_PACKAGE: &str = "qemu-system-arm";
+/// The oldest QEMU major version the arm64 configs work with: bookworm's 7.2 prints a false
+/// KASAN report at boot and hangs with MTE (hw-tags); 10.0 boots both tag-based modes.
+pub const QEMU_MIN_MAJOR: u32 = 10;
+/// The keyring Debian's own sources are signed with, when the system's sources name none.
+const DEBIAN_KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
+
+/// The version in `qemu-system-* --version` output (`QEMU emulator version 10.0.2 (Debian
+/// 1:10.0.2+ds-2~bpo12+1)`) as (major, minor, micro).
+pub fn parse_qemu_version(text: &str) -> Option<(u32, u32, u32)> {
+    let rest = text.lines().next()?.split("version ").nth(1)?;
+    let version = rest.split_whitespace().next()?;
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
+    Some((
+        parts.next()??,
+        parts.next()??,
+        parts.next().flatten().unwrap_or(0),
+    ))
+}
+
+/// The installed QEMU's version, or None when it is missing or says something unexpected.
+fn qemu_version() -> Option<(u32, u32, u32)> {
+    let out = Command::new(QEMU)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    parse_qemu_version(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// `VERSION_CODENAME` of `/etc/os-release` text (`bookworm`, `trixie`, ...).
+pub fn os_codename(os_release: &str) -> Option<&str> {
+    os_release.lines().find_map(|l| {
+        let v = l
+            .strip_prefix("VERSION_CODENAME=")?
+            .trim()
+            .trim_matches('"');
+        (!v.is_empty()).then_some(v)
+    })
+}
+
+/// The first `Signed-By:` keyring of deb822 sources text.
+pub fn signed_by(sources: &str) -> Option<&str> {
+    sources.lines().find_map(|l| {
+        let (key, value) = l.split_once(':')?;
+        let value = value.trim();
+        (key.trim().eq_ignore_ascii_case("signed-by") && value.starts_with('/')).then_some(value)
+    })
+}
+
+/// The deb822 sources of the private apt configuration QEMU is installed with on `codename`
+/// (bookworm): the system's suites (so dependencies resolve as usual) plus backports, which
+/// has QEMU 10.
+pub fn backports_sources(codename: &str, keyring: &str) -> String {
+    format!(
+        "# Written by the rkasan lab (cargo xtask setup) for installing {QEMU_PACKAGE} from\n\
+         # {codename}-backports; the system's own sources are left alone.\n\
+         Types: deb\n\
+         URIs: http://deb.debian.org/debian\n\
+         Suites: {codename} {codename}-updates {codename}-backports\n\
+         Components: main\n\
+         Signed-By: {keyring}\n\
+         \n\
+         Types: deb\n\
+         URIs: http://deb.debian.org/debian-security\n\
+         Suites: {codename}-security\n\
+         Components: main\n\
+         Signed-By: {keyring}\n"
+    )
+}
+
+/// Writes the private apt configuration for installing QEMU from backports under
+/// `$CACHE/apt-qemu` and returns its `APT_CONFIG` file. Unlike `source`'s, which only downloads,
+/// it keeps the system's dpkg status, so `apt-get install` really installs; its package lists
+/// and cache are its own, so the system's apt never sees backports.
+fn backports_apt_config(codename: &str) -> Result<PathBuf> {
+    let a = util::cache_dir()?.join("apt-qemu");
+    for dir in [
+        "lists/partial",
+        "cache/archives/partial",
+        "etc/sources.list.d",
+    ] {
+        util::mkdir(&a.join(dir))?;
+    }
+    let system =
+        std::fs::read_to_string("/etc/apt/sources.list.d/debian.sources").unwrap_or_default();
+    let keyring = signed_by(&system).unwrap_or(DEBIAN_KEYRING);
+    util::write(&a.join("etc/sources.list"), "# see sources.list.d/\n")?;
+    util::write(
+        &a.join("etc/sources.list.d/debian.sources"),
+        backports_sources(codename, keyring),
+    )?;
+    let d = a.display();
+    let conf = format!(
+        "Dir::Etc::SourceList \"{d}/etc/sources.list\";\n\
+         Dir::Etc::SourceParts \"{d}/etc/sources.list.d\";\n\
+         Dir::State::Lists \"{d}/lists\";\n\
+         Dir::Cache \"{d}/cache\";\n\
+         Acquire::Languages \"none\";\n\
+         APT::Sandbox::User \"root\";\n"
+    );
+    let path = a.join("apt.conf");
+    util::write(&path, conf)?;
+    Ok(path)
+}
+
+/// Installs QEMU >= [`QEMU_MIN_MAJOR`] for the arm64 configs when missing: on bookworm from
+/// bookworm-backports through a private apt configuration, elsewhere (trixie and later ship
+/// QEMU 10) from the system's sources.
+fn install_qemu() -> Result<()> {
+    let enough = |v: Option<(u32, u32, u32)>| v.is_some_and(|v| v.0 >= QEMU_MIN_MAJOR);
+    if let Some((major, minor, micro)) = qemu_version().filter(|v| enough(Some(*v))) {
+        eprintln!("    QEMU: {QEMU} {major}.{minor}.{micro}");
+        return Ok(());
+    }
+    let os_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+    let codename = os_codename(&os_release).unwrap_or("unknown").to_string();
+    let backports = codename == "bookworm";
+    let target = if backports {
+        vec!["-t".to_string(), format!("{codename}-backports")]
+    } else {
+        Vec::new()
+    };
+    if !util::is_root() {
+        let how = if backports {
+            format!(
+                "apt-get install --no-install-recommends -t {codename}-backports {QEMU_PACKAGE} \
+                 (with {codename}-backports in the apt sources)"
+            )
+        } else {
+            format!("apt-get install --no-install-recommends {QEMU_PACKAGE}")
+        };
+        bail!(
+            "setup must install {QEMU} >= {QEMU_MIN_MAJOR} for the arm64 configs but is not \
+             running as root: run it as root, or install it yourself: {how}"
+        );
+    }
+    let log = util::fresh_log("setup-qemu")?;
+    let from = if backports {
+        format!("{codename}-backports")
+    } else {
+        "the system sources".to_string()
+    };
+    let step = Step::start(
+        format!("apt-get install {QEMU_PACKAGE} (QEMU >= {QEMU_MIN_MAJOR}, from {from})"),
+        Some(&format!("log: {}", log.display())),
+    );
+    let mut update = Command::new("apt-get");
+    let mut install = Command::new("apt-get");
+    if backports {
+        let conf = backports_apt_config(&codename)?;
+        update.env("APT_CONFIG", &conf);
+        install.env("APT_CONFIG", &conf);
+    }
+    apt_update(update.env("DEBIAN_FRONTEND", "noninteractive"), &log, &from)?;
+    util::run_logged(
+        install
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(&target)
+            .arg(QEMU_PACKAGE),
+        &log,
+    )?;
+    step.done();
+    match qemu_version() {
+        Some((major, minor, micro)) if major >= QEMU_MIN_MAJOR => {
+            eprintln!("    QEMU: {QEMU} {major}.{minor}.{micro}");
+            Ok(())
+        }
+        found => bail!(
+            "after installing {QEMU_PACKAGE} from {from}, {QEMU} is {}, but the arm64 configs \
+             need QEMU >= {QEMU_MIN_MAJOR} (older ones print false KASAN reports and hang with \
+             MTE); install a newer QEMU. Log: {}",
+            found.map_or("missing".to_string(), |(a, b, c)| format!("{a}.{b}.{c}")),
+            log.display()
+        ),
+    }
+}
+
 fn bindgen_works(bindgen: &Path) -> bool {
     Command::new(bindgen)
         .arg("--version")
@@ -235,7 +423,7 @@ pub fn check_rust_available(tree: &Tree) -> Result<()> {
         .arg(&tree.path)
         .arg(format!("O={}", out.display()))
         .arg("ARCH=um")
-        .args(make_options()?)
+        .args(make_options(Arch::Um)?)
         .arg("rustavailable");
     if let Err(e) = util::run_logged(&mut cmd, &log) {
         bail!("the kernel's Rust toolchain check failed: {e}");
@@ -257,6 +445,7 @@ pub fn check_rust_available(tree: &Tree) -> Result<()> {
 pub fn setup(tree: Option<&Tree>) -> Result<()> {
     let step = Step::start("setup", None);
     install_packages()?;
+    install_qemu()?;
     install_bindgen()?;
     match tree {
         Some(tree) => check_rust_available(tree)?,
@@ -277,6 +466,58 @@ mod tests {
     }
 
     #[test]
+    fn qemu_versions() {
+        assert_eq!(
+            parse_qemu_version(
+                "QEMU emulator version 10.0.2 (Debian 1:10.0.2+ds-2+deb13u1~bpo12+1)\n\
+                 Copyright (c) 2003-2025 Fabrice Bellard and the QEMU Project developers\n"
+            ),
+            Some((10, 0, 2))
+        );
+        assert_eq!(
+            parse_qemu_version("QEMU emulator version 7.2.15 (Debian 1:7.2+dfsg-7+deb12u13)\n"),
+            Some((7, 2, 15))
+        );
+        assert_eq!(
+            parse_qemu_version("QEMU emulator version 9.1\n"),
+            Some((9, 1, 0))
+        );
+        assert_eq!(parse_qemu_version(""), None);
+        assert_eq!(parse_qemu_version("bash: qemu: command not found\n"), None);
+    }
+
+    #[test]
+    fn os_release_and_keyring() {
+        let os = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nVERSION_ID=\"12\"\n\
+                  VERSION_CODENAME=bookworm\nID=debian\n";
+        assert_eq!(os_codename(os), Some("bookworm"));
+        assert_eq!(os_codename("ID=debian\n"), None);
+        let system = "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm\n\
+                      Components: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n";
+        assert_eq!(signed_by(system), Some(DEBIAN_KEYRING));
+        assert_eq!(signed_by("Types: deb\n"), None);
+    }
+
+    #[test]
+    fn backports_sources_text() {
+        let text = backports_sources("bookworm", DEBIAN_KEYRING);
+        assert!(text.contains(
+            "Types: deb\nURIs: http://deb.debian.org/debian\n\
+             Suites: bookworm bookworm-updates bookworm-backports\nComponents: main\n\
+             Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
+        ));
+        assert!(text
+            .contains("URIs: http://deb.debian.org/debian-security\nSuites: bookworm-security\n"));
+        assert_eq!(text.matches("Signed-By: ").count(), 2);
+        // deb822: stanzas are separated by one empty line, comments start with #.
+        assert_eq!(text.matches("\n\n").count(), 1);
+        assert!(text
+            .lines()
+            .filter(|l| !l.is_empty())
+            .all(|l| l.starts_with('#') || l.split_once(": ").is_some()));
+    }
+
+    #[test]
     fn kernel_env_hides_rustup() {
         let mut cmd = Command::new("true");
         kernel_env(&mut cmd);
@@ -289,8 +530,19 @@ mod tests {
             .into_owned();
         assert!(path.starts_with(LLVM_BIN), "{path}");
         assert!(!path.contains("/.cargo/"), "{path}");
-        let opts = make_options().unwrap();
+        let opts = make_options(Arch::Um).unwrap();
         assert!(opts.contains(&"LLVM=1".to_string()));
         assert!(opts.contains(&format!("RUSTC={RUSTC}")));
+        assert!(opts.contains(&"OBJCOPY=objcopy".to_string()));
+        let arm64 = make_options(Arch::Arm64).unwrap();
+        assert!(arm64.contains(&"LLVM=1".to_string()));
+        assert!(
+            !arm64.iter().any(|o| o.starts_with("OBJCOPY=")),
+            "{arm64:?}"
+        );
+        assert!(
+            !arm64.iter().any(|o| o.starts_with("CROSS_COMPILE=")),
+            "{arm64:?}"
+        );
     }
 }
