@@ -508,6 +508,8 @@ mod tests {
 
         let enabled = !cfg!(CONFIG_KASAN_HW_TAGS) || args.kasan != OFF;
         assert_eq!(state.enabled, enabled);
+        // SAFETY: Reads a static key.
+        assert_eq!(unsafe { rkasan_test_kasan_enabled() }, enabled);
         // kasan_init_tags() only runs when KASAN is enabled: it applies kasan.stacktrace and
         // sizes the ring.
         let stacktrace = !enabled || args.stacktrace != OFF;

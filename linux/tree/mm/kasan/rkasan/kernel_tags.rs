@@ -353,7 +353,7 @@ mod sw {
     const KASAN_SHADOW_OFFSET: usize = kernel::bindings::CONFIG_KASAN_SHADOW_OFFSET as usize;
 
     /// `VA_BITS`: the kernel's largest virtual address width.
-    const VA_BITS: u32 = kernel::bindings::CONFIG_ARM64_VA_BITS as u32;
+    const VA_BITS: u32 = kernel::bindings::CONFIG_ARM64_VA_BITS;
 
     /// `vabits_actual` (`arch/arm64/include/asm/memory.h`): `VA_BITS`, or with 52-bit VAs the
     /// width the boot chose, read from `TCR_EL1.T1SZ` as upstream does on every check.
