@@ -16,6 +16,7 @@
 #include <linux/kasan.h>
 #include <linux/kernel.h>
 #include <linux/percpu.h>
+#include <linux/sched.h>
 #include <linux/types.h>
 
 #include "kasan.h"
@@ -198,6 +199,32 @@ EXPORT_SYMBOL_IF_KUNIT(rkasan_test_addr_has_metadata);
 EXPORT_SYMBOL_IF_KUNIT(rkasan_sw_is_poisoned);
 EXPORT_SYMBOL_IF_KUNIT(rkasan_sw_mem_to_shadow);
 EXPORT_SYMBOL_IF_KUNIT(rkasan_sw_has_metadata);
+#endif
+
+#ifdef CONFIG_KASAN_RUST_STACK_RING
+/* The report's walk of the stack ring for an object at addr, under its lock. */
+const char *rkasan_test_stack_ring_lookup(const void *addr, size_t object_size,
+					  struct kasan_track *alloc,
+					  struct kasan_track *free)
+{
+	unsigned long flags;
+	const char *bug_type;
+
+	write_lock_irqsave(&stack_ring.lock, flags);
+	bug_type = rkasan_stack_ring_find(stack_ring.entries, stack_ring.size,
+					  atomic64_read(&stack_ring.pos),
+					  kasan_reset_tag(addr), get_tag(addr),
+					  object_size, addr, 1, alloc, free);
+	write_unlock_irqrestore(&stack_ring.lock, flags);
+	return bug_type;
+}
+EXPORT_SYMBOL_IF_KUNIT(rkasan_test_stack_ring_lookup);
+
+u32 rkasan_test_current_pid(void)
+{
+	return current->pid;
+}
+EXPORT_SYMBOL_IF_KUNIT(rkasan_test_current_pid);
 #endif
 
 #ifdef CONFIG_KASAN_RUST_TAGS_REPORT

@@ -159,6 +159,36 @@ extern "C" {
     fn rkasan_parse_command_line(cmdline: *const c_char, args: *mut BootArgs) -> c_int;
 }
 
+/// `struct kasan_track` of mm/kasan/kasan.h.
+#[cfg(CONFIG_KASAN_RUST_STACK_RING)]
+#[repr(C)]
+#[derive(Default)]
+struct Track {
+    pid: u32,
+    stack: u32,
+    #[cfg(CONFIG_KASAN_EXTRA_INFO)]
+    extra: u64,
+}
+
+#[cfg(CONFIG_KASAN_RUST_STACK_RING)]
+extern "C" {
+    fn rkasan_test_stack_ring_lookup(
+        addr: *const c_void,
+        object_size: usize,
+        alloc: *mut Track,
+        free: *mut Track,
+    ) -> *const c_char;
+    fn rkasan_test_current_pid() -> u32;
+}
+
+/// The bytes of a NUL-terminated string from C.
+#[cfg(CONFIG_KASAN_RUST_STACK_RING)]
+fn c_bytes(s: *const c_char) -> &'static [u8] {
+    use kernel::str::CStrExt;
+    // SAFETY: The runtime returns static NUL-terminated bug type names.
+    unsafe { core::ffi::CStr::from_char_ptr(s) }.to_bytes()
+}
+
 #[cfg(CONFIG_KASAN_RUST_TAGS_REPORT)]
 extern "C" {
     fn rkasan_tags_find_first_bad_addr(addr: *const c_void, size: usize) -> *const c_void;
@@ -627,6 +657,53 @@ mod tests {
             drop(v);
             assert_eq!(rkasan_tags_get_alloc_size(object, 64), 0);
         }
+        Ok(())
+    }
+
+    /// The stack ring records a `kmalloc()` and its `kfree()`: the report's walk finds the
+    /// allocation (an out-of-bounds access) and then the free (a use-after-free), with this
+    /// task's pid. With `kasan.stacktrace=off` nothing is recorded and nothing found.
+    #[cfg(CONFIG_KASAN_RUST_STACK_RING)]
+    #[test]
+    fn stack_ring_finds_alloc_and_free() -> Result {
+        let mut state = BootState {
+            cmdline: core::ptr::null(),
+            enabled: false,
+            stacktrace: false,
+            vmalloc: false,
+            write_only: false,
+            mode: -1,
+            page_alloc_sample_order: 0,
+            page_alloc_sample: 0,
+            stack_ring_size: 0,
+        };
+        // SAFETY: Fills `state`.
+        unsafe { rkasan_test_boot_state(&mut state) };
+        // SAFETY: Reads `current->pid`, as `kasan_set_track()` does.
+        let pid = unsafe { rkasan_test_current_pid() };
+        let lookup = |p: *const u8, alloc: &mut Track, free: &mut Track| {
+            // SAFETY: Walks the ring under its lock; `alloc` and `free` are valid.
+            c_bytes(unsafe { rkasan_test_stack_ring_lookup(p.cast(), 128, alloc, free) })
+        };
+        // kmalloc(100) is a kmalloc-128 object.
+        let v = KVec::<u8>::with_capacity(100, GFP_KERNEL)?;
+        let p = v.as_ptr();
+        let (mut alloc, mut free) = (Track::default(), Track::default());
+        let bug = lookup(p, &mut alloc, &mut free);
+        if !state.stacktrace {
+            assert_eq!(bug, b"invalid-access");
+            assert!(alloc.stack == 0 && free.stack == 0);
+            return Ok(());
+        }
+        assert_eq!(bug, b"slab-out-of-bounds");
+        assert!(alloc.stack != 0);
+        assert_eq!(alloc.pid, pid);
+        assert_eq!(free.stack, 0);
+        drop(v);
+        let (mut alloc, mut free) = (Track::default(), Track::default());
+        assert_eq!(lookup(p, &mut alloc, &mut free), b"slab-use-after-free");
+        assert!(alloc.stack != 0 && free.stack != 0);
+        assert_eq!(free.pid, pid);
         Ok(())
     }
 }
