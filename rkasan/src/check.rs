@@ -30,6 +30,13 @@ pub enum BadAccess {
     Poisoned,
 }
 
+/// Marks the branch that calls it as unlikely, as upstream's `unlikely()` does: LLVM lays out the
+/// caller's likely path as a straight line. (`core::hint::cold_path()` needs Rust 1.95; the
+/// kernel builds with 1.85 and later. Calling an empty `#[cold]` function gives the same code.)
+#[cold]
+#[inline(always)]
+fn cold_path() {}
+
 /// Reads the shadow byte of `addr` as a signed value, as upstream's `*(s8 *)` does.
 ///
 /// # Safety
@@ -57,6 +64,8 @@ pub unsafe fn memory_is_poisoned_1<S: Shadow>(shadow: &S, addr: usize) -> bool {
     // SAFETY: the caller guarantees that the shadow byte of `addr` is readable.
     let shadow_value = unsafe { read_shadow_s8(shadow, addr) };
     if shadow_value != 0 {
+        // Upstream's `unlikely(shadow_value)`: keeps the all-accessible case a straight line.
+        cold_path();
         // The offset in the granule is in 0..8, so the cast is exact.
         let last_accessible_byte = (addr & KASAN_GRANULE_MASK) as i8;
         return last_accessible_byte >= shadow_value;
@@ -79,6 +88,8 @@ pub unsafe fn memory_is_poisoned_2_4_8<S: Shadow>(shadow: &S, addr: usize, size:
     let last_byte = addr.wrapping_add(size).wrapping_sub(1);
     // Access crosses the 8-byte granule boundary: it maps to two shadow bytes.
     if (last_byte & KASAN_GRANULE_MASK) < size.wrapping_sub(1) {
+        // Upstream's `unlikely()`: most accesses are naturally aligned.
+        cold_path();
         // SAFETY: the caller guarantees that the shadow of `addr` and of `last_byte` is readable.
         return unsafe {
             shadow.mem_to_shadow(addr).read() != 0 || memory_is_poisoned_1(shadow, last_byte)
