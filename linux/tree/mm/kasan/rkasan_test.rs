@@ -661,8 +661,9 @@ mod tests {
     }
 
     /// The stack ring records a `kmalloc()` and its `kfree()`: the report's walk finds the
-    /// allocation (an out-of-bounds access) and then the free (a use-after-free), with this
-    /// task's pid. With `kasan.stacktrace=off` nothing is recorded and nothing found.
+    /// allocation first (an out-of-bounds access), then, after the free, the free and the
+    /// allocation (a use-after-free), with this task's pid. With `kasan.stacktrace=off` nothing
+    /// is recorded and nothing found.
     #[cfg(CONFIG_KASAN_RUST_STACK_RING)]
     #[test]
     fn stack_ring_finds_alloc_and_free() -> Result {
@@ -698,7 +699,8 @@ mod tests {
         assert_eq!(bug, b"slab-out-of-bounds");
         assert!(alloc.stack != 0);
         assert_eq!(alloc.pid, pid);
-        assert_eq!(free.stack, 0);
+        // No assertion on `free` here: the walk goes on past our allocation and may meet the free
+        // of an earlier object at this address that drew the same tag (1 in 14 with MTE).
         drop(v);
         let (mut alloc, mut free) = (Track::default(), Track::default());
         assert_eq!(lookup(p, &mut alloc, &mut free), b"slab-use-after-free");
