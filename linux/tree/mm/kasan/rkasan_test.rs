@@ -211,6 +211,25 @@ const RANDOM_TAGS: core::ops::RangeInclusive<u8> = 0x00..=0xfd;
 #[cfg(CONFIG_KASAN_HW_TAGS)]
 const RANDOM_TAGS: core::ops::RangeInclusive<u8> = 0xf0..=0xfd;
 
+/// The state the boot left KASAN in, as `rkasan_test_boot_state()` reads it.
+#[cfg(any(CONFIG_KASAN_SW_TAGS, CONFIG_KASAN_HW_TAGS))]
+fn boot_state() -> BootState {
+    let mut state = BootState {
+        cmdline: core::ptr::null(),
+        enabled: false,
+        stacktrace: false,
+        vmalloc: false,
+        write_only: false,
+        mode: -1,
+        page_alloc_sample_order: 0,
+        page_alloc_sample: 0,
+        stack_ring_size: 0,
+    };
+    // SAFETY: Fills `state`, which is valid for writes.
+    unsafe { rkasan_test_boot_state(&mut state) };
+    state
+}
+
 /// The tag in the top byte of `p`.
 #[cfg(any(CONFIG_KASAN_SW_TAGS, CONFIG_KASAN_HW_TAGS))]
 fn ptr_tag<T>(p: *const T) -> u8 {
@@ -516,19 +535,7 @@ mod tests {
     #[cfg(any(CONFIG_KASAN_SW_TAGS, CONFIG_KASAN_HW_TAGS))]
     #[test]
     fn boot_state_matches_command_line() {
-        let mut state = BootState {
-            cmdline: core::ptr::null(),
-            enabled: false,
-            stacktrace: false,
-            vmalloc: false,
-            write_only: false,
-            mode: -1,
-            page_alloc_sample_order: 0,
-            page_alloc_sample: 0,
-            stack_ring_size: 0,
-        };
-        // SAFETY: Fills `state`.
-        unsafe { rkasan_test_boot_state(&mut state) };
+        let state = boot_state();
         assert!(!state.cmdline.is_null());
         let mut args = BootArgs::default();
         // SAFETY: `saved_command_line` is a NUL-terminated string; `args` is valid.
@@ -667,19 +674,7 @@ mod tests {
     #[cfg(CONFIG_KASAN_RUST_STACK_RING)]
     #[test]
     fn stack_ring_finds_alloc_and_free() -> Result {
-        let mut state = BootState {
-            cmdline: core::ptr::null(),
-            enabled: false,
-            stacktrace: false,
-            vmalloc: false,
-            write_only: false,
-            mode: -1,
-            page_alloc_sample_order: 0,
-            page_alloc_sample: 0,
-            stack_ring_size: 0,
-        };
-        // SAFETY: Fills `state`.
-        unsafe { rkasan_test_boot_state(&mut state) };
+        let state = boot_state();
         // SAFETY: Reads `current->pid`, as `kasan_set_track()` does.
         let pid = unsafe { rkasan_test_current_pid() };
         let lookup = |p: *const u8, alloc: &mut Track, free: &mut Track| {
