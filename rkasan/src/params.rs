@@ -656,20 +656,10 @@ impl BootArgs {
             if let Some(Err(_)) = self.early_param(arg.param, arg.val) {
                 malformed = malformed.wrapping_add(1);
             }
-            // `repair_env_string()` glues `param=val` back together for the `__setup()` pass;
-            // only the name matters to `kasan_set_multi_shot()`.
-            let mut line = [0u8; 64];
-            let mut len: usize = 0;
-            let glued = arg
-                .param
-                .iter()
-                .chain(arg.val.map_or(&[][..], |_| b"="))
-                .chain(arg.val.unwrap_or(&[]).iter());
-            for (slot, byte) in line.iter_mut().zip(glued) {
-                *slot = *byte;
-                len = len.wrapping_add(1);
-            }
-            self.setup(line.get(..len).unwrap_or(&[]));
+            // The `__setup()` pass sees `param=val` glued back together (`repair_env_string()`);
+            // `kasan_set_multi_shot()` matches a prefix of the name, which contains no `=`, so
+            // the name alone decides.
+            self.setup(arg.param);
         }
         malformed
     }

@@ -5,8 +5,9 @@
 //! The Rust twin of the check path of [`mm/kasan/sw_tags.c`](srctree/mm/kasan/sw_tags.c)
 //! (`kasan_check_range()`, `kasan_byte_accessible()`), of the tag-mode poisoning in
 //! [`mm/kasan/shadow.c`](srctree/mm/kasan/shadow.c) (`kasan_poison()`, `kasan_unpoison()`) and
-//! of the shadow walks of [`mm/kasan/report_sw_tags.c`](srctree/mm/kasan/report_sw_tags.c)
-//! (`kasan_find_first_bad_addr()`, `kasan_get_alloc_size()`).
+//! of the shadow walk of [`mm/kasan/report_sw_tags.c`](srctree/mm/kasan/report_sw_tags.c)
+//! (`kasan_find_first_bad_addr()`; `kasan_get_alloc_size()` is [`crate::tags::alloc_size`],
+//! shared with hardware tags).
 //!
 //! Every [`SW_TAGS_GRANULE_SIZE`] (16) bytes of memory have one shadow byte: the memory tag. A
 //! pointer may access a granule when its top byte (the pointer tag, see [`crate::tags`]) equals
@@ -21,7 +22,7 @@
 
 use crate::check::BadAccess;
 use crate::shadow::{PoisonError, Shadow};
-use crate::tags::{alloc_size, get_tag, reset_tag, KASAN_TAG_KERNEL};
+use crate::tags::{get_tag, reset_tag, KASAN_TAG_KERNEL};
 
 /// Log2 of [`SW_TAGS_GRANULE_SIZE`]: `KASAN_SHADOW_SCALE_SHIFT` of arm64 with
 /// `CONFIG_KASAN_SW_TAGS` (`arch/arm64/include/asm/kasan.h`).
@@ -210,22 +211,4 @@ pub unsafe fn find_first_bad_addr<S: Shadow>(shadow: &S, addr: usize, size: usiz
         p = next;
     }
     p
-}
-
-/// The allocated size of the slab object at the untagged `object` of a cache whose objects are
-/// `object_size` bytes: `kasan_get_alloc_size()` of `mm/kasan/report_sw_tags.c`, i.e.
-/// [`alloc_size`] over the shadow. Granules are counted up to the first one tagged
-/// [`crate::tags::KASAN_TAG_INVALID`]; a freed object gives 0.
-///
-/// # Safety
-///
-/// The shadow of `object..object + round_up(object_size, 16)` must be readable.
-#[doc(alias = "kasan_get_alloc_size")]
-pub unsafe fn get_alloc_size<S: Shadow>(shadow: &S, object: usize, object_size: usize) -> usize {
-    let first = shadow.mem_to_shadow(untag(object));
-    let granule_tag = |i: usize| {
-        // SAFETY: `alloc_size()` asks for the granules of the object, readable per the caller.
-        unsafe { first.wrapping_add(i).read() }
-    };
-    alloc_size(granule_tag, SW_TAGS_GRANULE_SIZE, object_size)
 }

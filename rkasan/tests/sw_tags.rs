@@ -6,7 +6,9 @@
 use rkasan::check::BadAccess;
 use rkasan::shadow::{PoisonError, Shadow};
 use rkasan::sw_tags::*;
-use rkasan::tags::{reset_tag, set_tag, KASAN_TAG_INVALID, KASAN_TAG_KERNEL, KASAN_TAG_MAX};
+use rkasan::tags::{
+    alloc_size, reset_tag, set_tag, KASAN_TAG_INVALID, KASAN_TAG_KERNEL, KASAN_TAG_MAX,
+};
 
 mod common;
 use common::Rng;
@@ -99,9 +101,8 @@ impl TagArena {
     }
 
     fn alloc_size(&self, object: usize, object_size: usize) -> usize {
-        assert!(self.in_arena(object, round_up_granule(object_size)));
-        // SAFETY: The object is in the arena.
-        unsafe { get_alloc_size(self, object, object_size) }
+        let first = (object - BASE) / SW_TAGS_GRANULE_SIZE;
+        alloc_size(|i| self.tag(first + i), SW_TAGS_GRANULE_SIZE, object_size)
     }
 }
 

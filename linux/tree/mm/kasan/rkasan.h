@@ -277,7 +277,7 @@ void *rkasan_test_set_tag(const void *addr, u8 tag);
 u8 rkasan_test_get_tag(const void *addr);
 bool rkasan_test_kasan_enabled(void);
 void rkasan_test_boot_state(struct rkasan_boot_state *state);
-const char *rkasan_test_stack_ring_lookup(const void *addr, size_t object_size,
+const char *rkasan_test_stack_ring_lookup(const void *addr,
 					  struct kasan_track *alloc,
 					  struct kasan_track *free);
 u32 rkasan_test_current_pid(void);

@@ -75,31 +75,6 @@ DEFINE_HWASAN_LOAD_STORE(4);
 DEFINE_HWASAN_LOAD_STORE(8);
 DEFINE_HWASAN_LOAD_STORE(16);
 
-void __hwasan_loadN_noabort(void *addr, ssize_t size)
-{
-	kasan_check_range(addr, size, false, _RET_IP_);
-}
-EXPORT_SYMBOL(__hwasan_loadN_noabort);
-
-void __hwasan_storeN_noabort(void *addr, ssize_t size)
-{
-	kasan_check_range(addr, size, true, _RET_IP_);
-}
-EXPORT_SYMBOL(__hwasan_storeN_noabort);
-
-void __hwasan_tag_memory(void *addr, u8 tag, ssize_t size)
-{
-	kasan_poison(addr, size, tag, false);
-}
-EXPORT_SYMBOL(__hwasan_tag_memory);
-
-void kasan_tag_mismatch(void *addr, unsigned long access_info,
-			unsigned long ret_ip)
-{
-	kasan_report(addr, 1 << (access_info & 0xf), access_info & 0x10,
-		     ret_ip);
-}
-
 #endif /* CONFIG_KASAN_RUST_SW_TAGS */
 
 #ifdef CONFIG_KASAN_RUST_TAGS_REPORT
@@ -202,21 +177,26 @@ EXPORT_SYMBOL_IF_KUNIT(rkasan_sw_has_metadata);
 #endif
 
 #ifdef CONFIG_KASAN_RUST_STACK_RING
-/* The report's walk of the stack ring for an object at addr, under its lock. */
-const char *rkasan_test_stack_ring_lookup(const void *addr, size_t object_size,
+/*
+ * What a report finds in the stack ring for a 1-byte access to the slab
+ * object at addr: kasan_complete_mode_report_info(), as report.c calls it.
+ */
+const char *rkasan_test_stack_ring_lookup(const void *addr,
 					  struct kasan_track *alloc,
 					  struct kasan_track *free)
 {
-	unsigned long flags;
-	const char *bug_type;
+	struct kasan_report_info info = {
+		.type = KASAN_REPORT_ACCESS,
+		.access_addr = addr,
+		.access_size = 1,
+		.object = kasan_reset_tag(addr),
+	};
 
-	write_lock_irqsave(&stack_ring.lock, flags);
-	bug_type = rkasan_stack_ring_find(stack_ring.entries, stack_ring.size,
-					  atomic64_read(&stack_ring.pos),
-					  kasan_reset_tag(addr), get_tag(addr),
-					  object_size, addr, 1, alloc, free);
-	write_unlock_irqrestore(&stack_ring.lock, flags);
-	return bug_type;
+	info.cache = virt_to_slab(info.object)->slab_cache;
+	kasan_complete_mode_report_info(&info);
+	*alloc = info.alloc_track;
+	*free = info.free_track;
+	return info.bug_type;
 }
 EXPORT_SYMBOL_IF_KUNIT(rkasan_test_stack_ring_lookup);
 

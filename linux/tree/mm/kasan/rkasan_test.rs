@@ -174,7 +174,6 @@ struct Track {
 extern "C" {
     fn rkasan_test_stack_ring_lookup(
         addr: *const c_void,
-        object_size: usize,
         alloc: *mut Track,
         free: *mut Track,
     ) -> *const c_char;
@@ -679,7 +678,7 @@ mod tests {
         let pid = unsafe { rkasan_test_current_pid() };
         let lookup = |p: *const u8, alloc: &mut Track, free: &mut Track| {
             // SAFETY: Walks the ring under its lock; `alloc` and `free` are valid.
-            c_bytes(unsafe { rkasan_test_stack_ring_lookup(p.cast(), 128, alloc, free) })
+            c_bytes(unsafe { rkasan_test_stack_ring_lookup(p.cast(), alloc, free) })
         };
         // kmalloc(100) is a kmalloc-128 object.
         let v = KVec::<u8>::with_capacity(100, GFP_KERNEL)?;
