@@ -9,7 +9,13 @@
 //! This runs, uninstrumented, on every instrumented memory access of the kernel: nothing here may
 //! panic (only wrapping arithmetic on addresses and sizes, no indexing, no `core::fmt`), and the
 //! functions are `#[inline(always)]` so that a constant access size folds
-//! [`memory_is_poisoned`] down to its fast path, as upstream's `__builtin_constant_p()` does.
+//! [`memory_is_poisoned`] down to its per-size check, as upstream's `__builtin_constant_p()` does.
+//!
+//! An access of a constant size is split in two: [`fast_path_accepts`], all that runs inline on
+//! every `__asan_load<N>()` / `__asan_store<N>()`, settles the common case (one zero shadow byte)
+//! in a load and two branches; anything else takes [`check_access`], upstream's exact check, out
+//! of line. C gets the same layout from `likely()` / `unlikely()`, which Rust 1.85 (the kernel's
+//! minimum) cannot express.
 //!
 //! All functions read shadow memory through raw pointers obtained from a [`Shadow`]; their safety
 //! contract is that the shadow of the bytes they look at is readable.
@@ -29,13 +35,6 @@ pub enum BadAccess {
     /// At least one byte of the range is poisoned.
     Poisoned,
 }
-
-/// Marks the branch that calls it as unlikely, as upstream's `unlikely()` does: LLVM lays out the
-/// caller's likely path as a straight line. (`core::hint::cold_path()` needs Rust 1.95; the
-/// kernel builds with 1.85 and later. Calling an empty `#[cold]` function gives the same code.)
-#[cold]
-#[inline(always)]
-fn cold_path() {}
 
 /// Reads the shadow byte of `addr` as a signed value, as upstream's `*(s8 *)` does.
 ///
@@ -64,8 +63,6 @@ pub unsafe fn memory_is_poisoned_1<S: Shadow>(shadow: &S, addr: usize) -> bool {
     // SAFETY: the caller guarantees that the shadow byte of `addr` is readable.
     let shadow_value = unsafe { read_shadow_s8(shadow, addr) };
     if shadow_value != 0 {
-        // Upstream's `unlikely(shadow_value)`: keeps the all-accessible case a straight line.
-        cold_path();
         // The offset in the granule is in 0..8, so the cast is exact.
         let last_accessible_byte = (addr & KASAN_GRANULE_MASK) as i8;
         return last_accessible_byte >= shadow_value;
@@ -88,8 +85,6 @@ pub unsafe fn memory_is_poisoned_2_4_8<S: Shadow>(shadow: &S, addr: usize, size:
     let last_byte = addr.wrapping_add(size).wrapping_sub(1);
     // Access crosses the 8-byte granule boundary: it maps to two shadow bytes.
     if (last_byte & KASAN_GRANULE_MASK) < size.wrapping_sub(1) {
-        // Upstream's `unlikely()`: most accesses are naturally aligned.
-        cold_path();
         // SAFETY: the caller guarantees that the shadow of `addr` and of `last_byte` is readable.
         return unsafe {
             shadow.mem_to_shadow(addr).read() != 0 || memory_is_poisoned_1(shadow, last_byte)
@@ -227,37 +222,66 @@ pub unsafe fn memory_is_poisoned_n<S: Shadow>(shadow: &S, addr: usize, size: usi
     false
 }
 
-/// Returns whether any byte of `addr..addr + size` is poisoned.
+/// Returns whether any byte of the `SIZE`-byte access at `addr` is poisoned, for an access size
+/// known at build time.
 ///
-/// Follows `memory_is_poisoned()` in mm/kasan/generic.c. Upstream picks the fast path for sizes
-/// 1, 2, 4, 8 and 16 only when the size is a compile-time constant; Rust has no
-/// `__builtin_constant_p()`, so this matches on the size: once inlined with a constant size the
-/// match folds away exactly like upstream, and for a run-time size the fast paths give the same
-/// answer as [`memory_is_poisoned_n`] (they are exact, not approximations).
+/// Follows `memory_is_poisoned()` in mm/kasan/generic.c, whose `__builtin_constant_p()` switch
+/// picks the fast path for sizes 1, 2, 4, 8 and 16; here the match on the const parameter folds
+/// away at build time in the same way. Other sizes take [`memory_is_poisoned_n`].
 ///
 /// # Safety
 ///
-/// `size` must be non-zero, `addr + size` must not wrap, and the shadow of every byte of
-/// `addr..addr + size` must be readable.
+/// `SIZE` must be non-zero, `addr + SIZE` must not wrap, and the shadow of every byte of
+/// `addr..addr + SIZE` must be readable.
 #[inline(always)]
-pub unsafe fn memory_is_poisoned<S: Shadow>(shadow: &S, addr: usize, size: usize) -> bool {
-    // SAFETY: the caller guarantees that the shadow of the whole range is readable, which
-    // covers every shadow byte the fast paths read, and that `size` is non-zero.
+pub unsafe fn memory_is_poisoned<S: Shadow, const SIZE: usize>(shadow: &S, addr: usize) -> bool {
+    // SAFETY: the caller guarantees that the shadow of the whole access is readable, which
+    // covers every shadow byte the fast paths read, and that `SIZE` is non-zero.
     unsafe {
-        match size {
+        match SIZE {
             1 => memory_is_poisoned_1(shadow, addr),
-            2 | 4 | 8 => memory_is_poisoned_2_4_8(shadow, addr, size),
+            2 | 4 | 8 => memory_is_poisoned_2_4_8(shadow, addr, SIZE),
             16 => memory_is_poisoned_16(shadow, addr),
-            _ => memory_is_poisoned_n(shadow, addr, size),
+            _ => memory_is_poisoned_n(shadow, addr, SIZE),
         }
     }
 }
 
-/// Checks a `size`-byte access at `addr`.
+/// The checks of `check_region_inline()` in mm/kasan/generic.c, in its order, with
+/// `is_poisoned` as its `memory_is_poisoned()`: a zero size is always fine; then a range that
+/// wraps, an address without shadow, and a poisoned byte are bad.
 ///
-/// Follows `check_region_inline()` in mm/kasan/generic.c (the body of `kasan_check_range()` and
-/// of every `__asan_load*()` / `__asan_store*()`), in the same order: a zero size is always
-/// fine; then a range that wraps, an address without shadow, and a poisoned byte are bad. The
+/// # Safety
+///
+/// As for [`check_range`]; `is_poisoned(shadow, addr, size)` must be sound whenever `size` is
+/// non-zero, the range does not wrap and its shadow is readable.
+#[inline(always)]
+unsafe fn check_region<S: Shadow>(
+    shadow: &S,
+    addr: usize,
+    size: usize,
+    is_poisoned: impl FnOnce(&S, usize, usize) -> bool,
+) -> Result<(), BadAccess> {
+    if size == 0 {
+        return Ok(());
+    }
+    if addr.wrapping_add(size) < addr {
+        return Err(BadAccess::Overflow);
+    }
+    if !shadow.has_metadata(addr) {
+        return Err(BadAccess::NoMetadata);
+    }
+    if !is_poisoned(shadow, addr, size) {
+        return Ok(());
+    }
+    Err(BadAccess::Poisoned)
+}
+
+/// Checks a `size`-byte access at `addr`, `size` known only at run time.
+///
+/// Follows `check_region_inline()` in mm/kasan/generic.c as `kasan_check_range()` runs it
+/// (`memset()`, `memcpy()`, `__asan_loadN()` ...): `size` is not a build-time constant there, so
+/// upstream's `memory_is_poisoned()` always takes `memory_is_poisoned_n()`, and so does this. The
 /// `kasan_enabled()` check comes first upstream and is left to the kernel glue.
 ///
 /// # Errors
@@ -277,21 +301,84 @@ pub unsafe fn check_range<S: Shadow>(
     addr: usize,
     size: usize,
 ) -> Result<(), BadAccess> {
-    if size == 0 {
-        return Ok(());
+    let is_poisoned = |s: &S, a, n| {
+        // SAFETY: `check_region()` only calls this with a non-zero size, a range that does not
+        // wrap and an address with metadata, whose shadow the caller guarantees readable.
+        unsafe { memory_is_poisoned_n(s, a, n) }
+    };
+    // SAFETY: Guaranteed by the caller.
+    unsafe { check_region(shadow, addr, size, is_poisoned) }
+}
+
+/// Checks a `SIZE`-byte access at `addr`, `SIZE` known at build time: the check of
+/// `__asan_load<SIZE>()` and `__asan_store<SIZE>()`.
+///
+/// Follows `check_region_inline()` in mm/kasan/generic.c with a constant size, which picks the
+/// per-size `memory_is_poisoned_*()`. The kernel calls this only when [`fast_path_accepts`]
+/// did not accept the access.
+///
+/// # Errors
+///
+/// As for [`check_range`].
+///
+/// # Safety
+///
+/// As for [`check_range`].
+#[inline(always)]
+pub unsafe fn check_access<S: Shadow, const SIZE: usize>(
+    shadow: &S,
+    addr: usize,
+) -> Result<(), BadAccess> {
+    let is_poisoned = |s: &S, a, _| {
+        // SAFETY: As in `check_range()`, with `SIZE` as the size.
+        unsafe { memory_is_poisoned::<S, SIZE>(s, a) }
+    };
+    // SAFETY: Guaranteed by the caller.
+    unsafe { check_region(shadow, addr, SIZE, is_poisoned) }
+}
+
+/// Returns `true` only if the `SIZE`-byte access at `addr` is good, deciding from the shadow
+/// byte of `addr` alone (two for `SIZE` 16). `false` means "not decided here":
+/// [`check_access`] then runs upstream's full check.
+///
+/// This is the common case of `check_region_inline()` with a constant size, taken out so that
+/// it is all that runs inline on every instrumented access: an access that stays inside one
+/// granule (for 16 bytes, two whole ones) whose shadow byte is 0, at an address with metadata
+/// and far enough from the top of the address space not to wrap. Upstream reaches the same
+/// answer for such an access (a zero shadow byte makes its whole granule accessible); every
+/// other access goes to the exact check, so `fast_path_accepts() || check_access().is_ok()`
+/// equals `check_access().is_ok()`. Only 1, 2, 4, 8 and 16 are valid sizes; others are never
+/// accepted.
+///
+/// # Safety
+///
+/// If `shadow.has_metadata(addr)`, the shadow byte of `addr` (and for `SIZE` 16, of
+/// `addr + 8`) must be readable when `addr + SIZE` does not wrap.
+#[inline(always)]
+pub unsafe fn fast_path_accepts<S: Shadow, const SIZE: usize>(shadow: &S, addr: usize) -> bool {
+    // `addr + SIZE < addr` upstream: the access wraps.
+    if addr > usize::MAX.wrapping_sub(SIZE) || !shadow.has_metadata(addr) {
+        return false;
     }
-    if addr.wrapping_add(size) < addr {
-        return Err(BadAccess::Overflow);
+    let shadow_addr = shadow.mem_to_shadow(addr);
+    match SIZE {
+        1 | 2 | 4 | 8 => {
+            // The access stays inside the granule of `addr`, whose shadow byte is 0.
+            (addr & KASAN_GRANULE_MASK) <= KASAN_GRANULE_SIZE.wrapping_sub(SIZE)
+            // SAFETY: `addr` has metadata and the access does not wrap, so the caller
+            // guarantees that its shadow byte is readable.
+                && unsafe { shadow_addr.read() } == 0
+        }
+        16 => {
+            // The access covers exactly two granules, whose shadow bytes are both 0. Two byte
+            // reads, as in `memory_is_poisoned_16()`, merge into one 16-bit load.
+            addr & KASAN_GRANULE_MASK == 0
+            // SAFETY: As above, for the shadow bytes of `addr` and `addr + 8`, which are
+            // consecutive.
+                && unsafe { u16::from_ne_bytes([shadow_addr.read(), shadow_addr.wrapping_add(1).read()]) } == 0
+        }
+        _ => false,
     }
-    if !shadow.has_metadata(addr) {
-        return Err(BadAccess::NoMetadata);
-    }
-    // SAFETY: `size != 0`, the range does not wrap and `addr` has metadata, so the caller
-    // guarantees that its shadow is readable.
-    if !unsafe { memory_is_poisoned(shadow, addr, size) } {
-        return Ok(());
-    }
-    Err(BadAccess::Poisoned)
 }
 
 /// Returns whether the byte at `addr` is accessible.

@@ -9,8 +9,9 @@
 //! `find_first_bad_addr()` with a granule-by-granule scan of the model.
 
 use rkasan::check::{
-    byte_accessible, check_range, find_first_bad_addr, memory_is_poisoned, memory_is_poisoned_1,
-    memory_is_poisoned_16, memory_is_poisoned_2_4_8, memory_is_poisoned_n, BadAccess,
+    byte_accessible, check_access, check_range, fast_path_accepts, find_first_bad_addr,
+    memory_is_poisoned, memory_is_poisoned_1, memory_is_poisoned_16, memory_is_poisoned_2_4_8,
+    memory_is_poisoned_n, BadAccess,
 };
 use rkasan::shadow::{
     poison, poison_last_granule, unpoison, Arena, PoisonError, Shadow, KASAN_ALLOCA_LEFT,
@@ -145,7 +146,6 @@ fn check_against_model(arena: &Arena<'_>, model: &Model, addr: usize, size: usiz
         if size == 0 {
             return;
         }
-        assert_eq!(memory_is_poisoned(arena, addr, size), expect_bad);
         assert_eq!(memory_is_poisoned_n(arena, addr, size), expect_bad);
         match size {
             1 => assert_eq!(memory_is_poisoned_1(arena, addr), expect_bad),
@@ -168,29 +168,42 @@ fn check_against_model(arena: &Arena<'_>, model: &Model, addr: usize, size: usiz
     }
 }
 
-/// The constant-size fast paths, written with literal sizes so that they inline as in the
-/// kernel's `__asan_load<N>()`.
-fn check_constant_sizes(arena: &Arena<'_>, model: &Model, addr: usize) {
-    let room = arena.end() - addr;
-    // SAFETY: each access is inside the arena.
-    unsafe {
-        assert_eq!(check_range(arena, addr, 1).is_err(), model.is_bad(addr, 1));
-        if room >= 2 {
-            assert_eq!(check_range(arena, addr, 2).is_err(), model.is_bad(addr, 2));
-        }
-        if room >= 4 {
-            assert_eq!(check_range(arena, addr, 4).is_err(), model.is_bad(addr, 4));
-        }
-        if room >= 8 {
-            assert_eq!(check_range(arena, addr, 8).is_err(), model.is_bad(addr, 8));
-        }
-        if room >= 16 {
-            assert_eq!(
-                check_range(arena, addr, 16).is_err(),
-                model.is_bad(addr, 16)
-            );
-        }
+/// One constant-size access, as `__asan_load<N>()` checks it: the inline fast path accepts
+/// exactly the accesses inside one granule (two whole ones for 16 bytes) whose shadow is 0, and
+/// the exact check agrees with the model.
+fn check_constant_size<const N: usize>(arena: &Arena<'_>, model: &Model, addr: usize) {
+    if arena.end() - addr < N {
+        return;
     }
+    let bad = model.is_bad(addr, N);
+    let g = (addr - arena.start()) / G;
+    let offset = (addr - arena.start()) % G;
+    let expect_fast = if N == 16 {
+        offset == 0 && model.shadow[g] == 0 && model.shadow[g + 1] == 0
+    } else {
+        offset + N <= G && model.shadow[g] == 0
+    };
+    // SAFETY: the access is inside the arena.
+    unsafe {
+        let fast = fast_path_accepts::<_, N>(arena, addr);
+        assert_eq!(
+            fast, expect_fast,
+            "fast path of {N} bytes at {offset} on shadow {:02x?}",
+            model.shadow
+        );
+        assert!(!(fast && bad), "the fast path accepted a bad access");
+        assert_eq!(check_access::<_, N>(arena, addr).is_err(), bad);
+        assert_eq!(memory_is_poisoned::<_, N>(arena, addr), bad);
+    }
+}
+
+/// The constant-size checks of every `__asan_load<N>()` size at `addr`.
+fn check_constant_sizes(arena: &Arena<'_>, model: &Model, addr: usize) {
+    check_constant_size::<1>(arena, model, addr);
+    check_constant_size::<2>(arena, model, addr);
+    check_constant_size::<4>(arena, model, addr);
+    check_constant_size::<8>(arena, model, addr);
+    check_constant_size::<16>(arena, model, addr);
 }
 
 #[test]
@@ -371,6 +384,28 @@ fn wrapping_ranges_are_overflow() {
         let first = unsafe { find_first_bad_addr(&arena, addr, size) };
         assert_eq!(first, addr, "{addr:#x} + {size:#x}");
     }
+    // Constant sizes: the fast path declines without reading any shadow, the exact check
+    // reports the overflow, up to the last address that does not wrap.
+    fn top<const N: usize>(arena: &Arena<'_>) {
+        for addr in usize::MAX - N - 8..=usize::MAX {
+            let wraps = addr.checked_add(N).is_none();
+            // SAFETY: outside the arena, nothing is read.
+            unsafe {
+                assert!(!fast_path_accepts::<_, N>(arena, addr));
+                let expect = if wraps {
+                    BadAccess::Overflow
+                } else {
+                    BadAccess::NoMetadata
+                };
+                assert_eq!(check_access::<_, N>(arena, addr), Err(expect), "{addr:#x}");
+            }
+        }
+    }
+    top::<1>(&arena);
+    top::<2>(&arena);
+    top::<4>(&arena);
+    top::<8>(&arena);
+    top::<16>(&arena);
     // The largest non-wrapping ranges are not overflows.
     // SAFETY: outside the arena, nothing is read.
     unsafe {
@@ -395,6 +430,14 @@ fn addresses_without_shadow() {
             // SAFETY: outside the arena, nothing is read.
             let got = unsafe { check_range(&arena, addr, size) };
             assert_eq!(got, Err(BadAccess::NoMetadata));
+        }
+        // SAFETY: as above.
+        unsafe {
+            assert!(!fast_path_accepts::<_, 8>(&arena, addr));
+            assert_eq!(
+                check_access::<_, 8>(&arena, addr),
+                Err(BadAccess::NoMetadata)
+            );
         }
         // SAFETY: as above.
         assert_eq!(unsafe { find_first_bad_addr(&arena, addr, 4) }, addr);

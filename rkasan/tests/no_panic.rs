@@ -63,7 +63,9 @@ macro_rules! load_store {
     ($($name:ident = $size:literal),*) => {$(
         #[no_mangle]
         pub unsafe extern "C" fn $name(addr: usize) -> bool {
-            unsafe { check_range(&K, addr, $size).is_ok() }
+            unsafe {
+                fast_path_accepts::<_, $size>(&K, addr) || check_access::<_, $size>(&K, addr).is_ok()
+            }
         }
     )*};
 }
@@ -101,8 +103,8 @@ pub unsafe extern "C" fn rk_poisoned_n(addr: usize, size: usize) -> bool {
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn rk_poisoned(addr: usize, size: usize) -> bool {
-    unsafe { memory_is_poisoned(&K, addr, size) }
+pub unsafe extern "C" fn rk_poisoned_8(addr: usize) -> bool {
+    unsafe { memory_is_poisoned::<_, 8>(&K, addr) }
 }
 
 #[no_mangle]
@@ -255,7 +257,7 @@ const WRAPPERS: &[&str] = &[
     "rk_poisoned_2_4_8",
     "rk_poisoned_16",
     "rk_poisoned_n",
-    "rk_poisoned",
+    "rk_poisoned_8",
     "rk_bytes_is_nonzero",
     "rk_memory_is_nonzero",
     "rk_byte_accessible",

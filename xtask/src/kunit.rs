@@ -4,6 +4,7 @@
 //! arm64 run under QEMU for the tag-based KASAN modes), runs its KUnit suites, saves the console
 //! and results, and prints the result table.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -592,7 +593,116 @@ pub(crate) fn check_runtime_object(build: &Path) -> Result<()> {
         );
     }
     eprintln!("    nm -u {RUNTIME_OBJECT}: no panic, __asan_, __hwasan_ or rust_helper_ symbol");
+    let disasm = util::capture(
+        Command::new(Path::new(setup::LLVM_BIN).join("llvm-objdump"))
+            .args(["-d", "-r", "--no-show-raw-insn"])
+            .arg(&obj),
+    )?;
+    match check_entry_tail_calls(&disasm) {
+        Ok(0) => {}
+        Ok(n) => eprintln!(
+            "    objdump {RUNTIME_OBJECT}: {n} __asan_load/store entries, each frameless, reaching \
+             its _RET_IP_ taker by a jump"
+        ),
+        Err(e) => bail!("{}: {e}", obj.display()),
+    }
     Ok(())
+}
+
+/// The `(kind, size)` pairs of the entries the Rust runtime defines itself when
+/// `kasan_enabled()` is constant true: `__asan_<kind><size>` and its `_noabort` twin.
+const RUST_ENTRIES: [(&str, u32); 10] = [
+    ("load", 1),
+    ("load", 2),
+    ("load", 4),
+    ("load", 8),
+    ("load", 16),
+    ("store", 1),
+    ("store", 2),
+    ("store", 4),
+    ("store", 8),
+    ("store", 16),
+];
+
+/// The gate on the Rust `__asan_load<N>()` / `__asan_store<N>()` entries in `llvm-objdump -d -r`
+/// output of the runtime object: each must leave the stack alone (no call, push or `%rsp`
+/// operand) and reach `rkasan_<kind><N>_caller` only by jumps, so that `_RET_IP_` there is the
+/// instrumented caller a report names. LLVM folds an entry and its identical `_noabort` twin
+/// into one body under one of the two names, so each pair needs one. Returns how many bodies
+/// were checked: 0 when the object defines no entry (C entries under ARCH_DEFER_KASAN, or the
+/// tag modes).
+pub fn check_entry_tail_calls(disasm: &str) -> std::result::Result<usize, String> {
+    let entry_of = |name: &str| {
+        RUST_ENTRIES.iter().copied().find(|(kind, size)| {
+            let entry = format!("__asan_{kind}{size}");
+            name == entry || name.strip_prefix(&entry) == Some("_noabort")
+        })
+    };
+    let mut bodies: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    let mut current: Option<String> = None;
+    for line in disasm.lines() {
+        if let Some(name) = line
+            .trim_end()
+            .strip_suffix(">:")
+            .and_then(|l| l.split_once(" <"))
+            .map(|(_, n)| n)
+        {
+            current = entry_of(name).map(|_| name.to_string());
+            if let Some(n) = &current {
+                bodies.insert(n.clone(), Vec::new());
+            }
+        } else if let Some(body) = current.as_ref().and_then(|n| bodies.get_mut(n)) {
+            body.push(line);
+        }
+    }
+    if bodies.is_empty() {
+        return Ok(0);
+    }
+    for (kind, size) in RUST_ENTRIES {
+        if !bodies.keys().any(|n| entry_of(n) == Some((kind, size))) {
+            return Err(format!(
+                "defines Rust __asan_ entries but not __asan_{kind}{size}(_noabort)"
+            ));
+        }
+    }
+    for (name, body) in &bodies {
+        let Some((kind, size)) = entry_of(name) else {
+            continue;
+        };
+        let caller = format!("rkasan_{kind}{size}_caller");
+        let insns: Vec<(usize, &str)> = body
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| l.split('\t').nth(1).map(|insn| (i, insn)))
+            .filter(|(_, insn)| !insn.is_empty())
+            .collect();
+        if let Some((_, bad)) = insns.iter().find(|(i, insn)| {
+            insn.starts_with("call") || insn.starts_with("push") || body[*i].contains("%rsp")
+        }) {
+            return Err(format!(
+                "{name} is not frameless (`{bad}`): _RET_IP_ would not name its caller"
+            ));
+        }
+        let calls_caller = |i: usize| {
+            body.get(i + 1)
+                .is_some_and(|r| r.contains("R_X86_64_PLT32") && r.contains(&caller))
+        };
+        if !insns
+            .iter()
+            .any(|&(i, insn)| insn.starts_with('j') && calls_caller(i))
+        {
+            return Err(format!("{name} does not jump to {caller}"));
+        }
+        if let Some((_, bad)) = insns
+            .iter()
+            .find(|&&(i, insn)| calls_caller(i) && !insn.starts_with('j'))
+        {
+            return Err(format!(
+                "{name} reaches {caller} other than by a jump (`{bad}`)"
+            ));
+        }
+    }
+    Ok(bodies.len())
 }
 
 /// How often a run whose console lost lines is tried.
@@ -639,6 +749,75 @@ pub fn first_error(log: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `llvm-objdump -d -r --no-show-raw-insn` of one Rust entry, as rustc builds it for UML.
+    fn entry_disasm(name: &str, caller: &str, body: &str) -> String {
+        format!(
+            "\n00000000000029c0 <{name}>:\n{}    29ef:      \tretq\n",
+            body.replace("CALLER", caller)
+        )
+    }
+
+    const TAIL_CALLS: &str = "    29c0:      \tcmpq\t$-0x9, %rdi\n\
+    29c4:      \tja\t0x29ca <x+0xa>\n\
+\t\t00000000000029c6:  R_X86_64_PLT32\tCALLER-0x4\n\
+    29e5:      \tcmpb\t$0x0, (%rax,%rcx)\n\
+    29e9:      \tjne\t0x29ef <x+0x2f>\n\
+\t\t00000000000029eb:  R_X86_64_PLT32\tCALLER-0x4\n";
+
+    fn all_entries(body_of: impl Fn(&str, u32) -> String) -> String {
+        let mut out = String::from("rkasan.o:\tfile format elf64-x86-64\n");
+        for (kind, size) in RUST_ENTRIES {
+            out += &entry_disasm(
+                &format!("__asan_{kind}{size}_noabort"),
+                &format!("rkasan_{kind}{size}_caller"),
+                &body_of(kind, size),
+            );
+        }
+        out
+    }
+
+    #[test]
+    fn entry_tail_calls() {
+        let good = all_entries(|_, _| TAIL_CALLS.to_string());
+        assert_eq!(check_entry_tail_calls(&good), Ok(10));
+        assert_eq!(check_entry_tail_calls("rkasan.o: file format\n"), Ok(0));
+
+        let called = all_entries(|kind, size| {
+            if (kind, size) == ("store", 8) {
+                TAIL_CALLS.replacen("ja\t", "callq\t", 1)
+            } else {
+                TAIL_CALLS.to_string()
+            }
+        });
+        let err = check_entry_tail_calls(&called).unwrap_err();
+        assert!(
+            err.contains("__asan_store8_noabort is not frameless"),
+            "{err}"
+        );
+
+        let framed = all_entries(|_, _| format!("    29bf:      \tpushq\t%rbx\n{TAIL_CALLS}"));
+        assert!(check_entry_tail_calls(&framed)
+            .unwrap_err()
+            .contains("not frameless"));
+
+        let wrong = all_entries(|kind, size| {
+            if (kind, size) == ("load", 2) {
+                TAIL_CALLS.replace("CALLER", "rkasan_load4_caller")
+            } else {
+                TAIL_CALLS.to_string()
+            }
+        });
+        assert_eq!(
+            check_entry_tail_calls(&wrong),
+            Err("__asan_load2_noabort does not jump to rkasan_load2_caller".to_string())
+        );
+
+        let missing = good.replace("<__asan_load16_noabort>", "<other>");
+        assert!(check_entry_tail_calls(&missing)
+            .unwrap_err()
+            .contains("not __asan_load16"));
+    }
 
     #[test]
     fn names() {

@@ -12,16 +12,25 @@
 /* Shadow poisoning and access checks (CONFIG_KASAN_RUST_SHADOW). */
 bool rkasan_check_range(const void *addr, size_t size, bool write,
 			unsigned long ret_ip);
-void rkasan_load1(const void *addr, unsigned long ret_ip);
-void rkasan_load2(const void *addr, unsigned long ret_ip);
-void rkasan_load4(const void *addr, unsigned long ret_ip);
-void rkasan_load8(const void *addr, unsigned long ret_ip);
-void rkasan_load16(const void *addr, unsigned long ret_ip);
-void rkasan_store1(const void *addr, unsigned long ret_ip);
-void rkasan_store2(const void *addr, unsigned long ret_ip);
-void rkasan_store4(const void *addr, unsigned long ret_ip);
-void rkasan_store8(const void *addr, unsigned long ret_ip);
-void rkasan_store16(const void *addr, unsigned long ret_ip);
+/*
+ * __asan_load<N>() / __asan_store<N>(): under ARCH_DEFER_KASAN, C's entry
+ * tests kasan_enabled() and calls rkasan_<load|store><N>(), the whole check.
+ * Otherwise Rust defines the entries; their fast path tail-calls
+ * rkasan_<load|store><N>_caller(), which passes _RET_IP_ to
+ * rkasan_<load|store><N>_slow(), the full check.
+ */
+#define RKASAN_DECLARE_LOAD_STORE(size)					\
+	void rkasan_load##size(const void *addr, unsigned long ret_ip);	\
+	void rkasan_store##size(const void *addr, unsigned long ret_ip);	\
+	void rkasan_load##size##_caller(const void *addr);		\
+	void rkasan_store##size##_caller(const void *addr);		\
+	void rkasan_load##size##_slow(const void *addr, unsigned long ret_ip); \
+	void rkasan_store##size##_slow(const void *addr, unsigned long ret_ip)
+RKASAN_DECLARE_LOAD_STORE(1);
+RKASAN_DECLARE_LOAD_STORE(2);
+RKASAN_DECLARE_LOAD_STORE(4);
+RKASAN_DECLARE_LOAD_STORE(8);
+RKASAN_DECLARE_LOAD_STORE(16);
 bool rkasan_poison(const void *addr, size_t size, u8 value);
 bool rkasan_unpoison(const void *addr, size_t size);
 void rkasan_poison_last_granule(const void *addr, size_t size);
@@ -76,6 +85,8 @@ int rkasan_report_symbol(char *buf, unsigned long ip);
 bool rkasan_is_poisoned(const void *addr, size_t size);
 size_t rkasan_bug_type(const void *addr, size_t size, char *buf, size_t len);
 bool rkasan_test_kasan_enabled(void);
+extern unsigned long rkasan_test_slow_ip;
+int rkasan_test_slow_path_caller(void *p, size_t size, bool write);
 unsigned long rkasan_task_size(void);
 
 /* The quarantine (CONFIG_KASAN_RUST_QUARANTINE), rkasan_quarantine.c. */

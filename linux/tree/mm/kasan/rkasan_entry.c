@@ -13,6 +13,7 @@
 #include <linux/bug.h>
 #include <linux/export.h>
 #include <linux/init.h>
+#include <linux/kallsyms.h>
 #include <linux/kasan.h>
 #include <linux/kernel.h>
 #include <linux/printk.h>
@@ -89,6 +90,11 @@ void kasan_unpoison(const void *addr, size_t size, bool init)
 	WARN_ON(!rkasan_unpoison(addr, size));
 }
 
+#ifdef CONFIG_ARCH_DEFER_KASAN
+/*
+ * kasan_enabled() is a static key here: test it in C, then tail-call the
+ * Rust check with _RET_IP_.
+ */
 #define DEFINE_ASAN_LOAD_STORE(size)					\
 	void __asan_load##size(void *addr)				\
 	{								\
@@ -108,6 +114,39 @@ void kasan_unpoison(const void *addr, size_t size, bool init)
 	__alias(__asan_store##size)					\
 	void __asan_store##size##_noabort(void *);			\
 	EXPORT_SYMBOL(__asan_store##size##_noabort)
+#else
+/*
+ * kasan_enabled() is constant true here, so rkasan.rs defines
+ * __asan_load<N>() and __asan_store<N>() (and their _noabort twins) itself:
+ * a C entry would add a jump to every instrumented access. Their fast path
+ * tail-calls the functions below for an access it cannot settle, so
+ * _RET_IP_ in them is still the instrumented caller; the lab checks the tail
+ * calls in the object code, and the rkasan KUnit suite checks the address.
+ */
+#if IS_ENABLED(CONFIG_KASAN_RUST_KUNIT_TEST)
+unsigned long rkasan_test_slow_ip;
+EXPORT_SYMBOL_IF_KUNIT(rkasan_test_slow_ip);
+#define RECORD_SLOW_IP(ip) WRITE_ONCE(rkasan_test_slow_ip, ip)
+#else
+#define RECORD_SLOW_IP(ip) do { } while (0)
+#endif
+
+#define DEFINE_ASAN_LOAD_STORE(size)					\
+	void rkasan_load##size##_caller(const void *addr)		\
+	{								\
+		RECORD_SLOW_IP(_RET_IP_);				\
+		rkasan_load##size##_slow(addr, _RET_IP_);		\
+	}								\
+	EXPORT_SYMBOL(__asan_load##size);				\
+	EXPORT_SYMBOL(__asan_load##size##_noabort);			\
+	void rkasan_store##size##_caller(const void *addr)		\
+	{								\
+		RECORD_SLOW_IP(_RET_IP_);				\
+		rkasan_store##size##_slow(addr, _RET_IP_);		\
+	}								\
+	EXPORT_SYMBOL(__asan_store##size);				\
+	EXPORT_SYMBOL(__asan_store##size##_noabort)
+#endif
 
 DEFINE_ASAN_LOAD_STORE(1);
 DEFINE_ASAN_LOAD_STORE(2);
@@ -268,4 +307,53 @@ EXPORT_SYMBOL_IF_KUNIT(rkasan_poison);
 EXPORT_SYMBOL_IF_KUNIT(rkasan_unpoison);
 EXPORT_SYMBOL_IF_KUNIT(rkasan_parse_fault);
 EXPORT_SYMBOL_IF_KUNIT(rkasan_parse_multi_shot);
+
+#if defined(CONFIG_KASAN_RUST_SHADOW) && !defined(CONFIG_ARCH_DEFER_KASAN)
+static noinline void rkasan_test_call(void (*check)(void *), void *p)
+{
+	check(p);
+	/* Not a tail call: the check returns here. */
+	barrier();
+}
+
+/*
+ * Checks size bytes at p, a good access that the fast path of Rust's
+ * __asan_load<size>() (or store) cannot settle, and returns 0 if the slow path
+ * saw rkasan_test_call() as the caller: the address a report would name.
+ */
+int rkasan_test_slow_path_caller(void *p, size_t size, bool write)
+{
+	unsigned long ip, symsize, offset;
+	void (*check)(void *);
+
+	switch (size) {
+	case 1:
+		check = write ? __asan_store1_noabort : __asan_load1_noabort;
+		break;
+	case 2:
+		check = write ? __asan_store2_noabort : __asan_load2_noabort;
+		break;
+	case 4:
+		check = write ? __asan_store4_noabort : __asan_load4_noabort;
+		break;
+	case 8:
+		check = write ? __asan_store8_noabort : __asan_load8_noabort;
+		break;
+	case 16:
+		check = write ? __asan_store16_noabort : __asan_load16_noabort;
+		break;
+	default:
+		return -EINVAL;
+	}
+	WRITE_ONCE(rkasan_test_slow_ip, 0);
+	rkasan_test_call(check, p);
+	ip = READ_ONCE(rkasan_test_slow_ip);
+	if (!ip)
+		return -ENOENT;
+	if (!kallsyms_lookup_size_offset(ip, &symsize, &offset))
+		return -ENXIO;
+	return ip - offset == (unsigned long)rkasan_test_call ? 0 : -EFAULT;
+}
+EXPORT_SYMBOL_IF_KUNIT(rkasan_test_slow_path_caller);
+#endif
 #endif

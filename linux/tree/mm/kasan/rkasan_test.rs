@@ -259,6 +259,31 @@ mod tests {
         Ok(())
     }
 
+    /// Every Rust `__asan_load<N>()` / `__asan_store<N>()` reaches its slow path with the
+    /// instrumented caller's return address, the one a report names: the fast path's call to
+    /// C's `_RET_IP_` taker must be a tail call. The accesses are good ones the fast path
+    /// cannot settle (crossing a granule or in a partial one) of a 20-byte object.
+    #[cfg(all(CONFIG_KASAN_RUST_SHADOW, not(CONFIG_ARCH_DEFER_KASAN)))]
+    #[test]
+    fn slow_path_sees_the_caller() -> Result {
+        extern "C" {
+            fn rkasan_test_slow_path_caller(p: *mut c_void, size: usize, write: bool) -> c_int;
+        }
+        let mut v = KVec::<u8>::with_capacity(20, GFP_KERNEL)?;
+        let p = v.as_mut_ptr();
+        for size in [1usize, 2, 4, 8, 16] {
+            // Ends at byte 17: in the last, partial granule (bytes 16..20 accessible).
+            let addr = p.wrapping_add(18 - size);
+            assert!(!poisoned(addr, size));
+            for write in [false, true] {
+                // SAFETY: A good access of `size` bytes inside the object.
+                let ret = unsafe { rkasan_test_slow_path_caller(addr.cast(), size, write) };
+                assert_eq!(ret, 0);
+            }
+        }
+        Ok(())
+    }
+
     /// A freed object stays poisoned in the quarantine and is classified as freed.
     #[cfg(CONFIG_KASAN_GENERIC)]
     #[test]

@@ -54,54 +54,184 @@ pub extern "C" fn rkasan_check_range(
     check_region(addr as usize, size, write, ret_ip)
 }
 
-/// `memory_is_poisoned()` for an access size known at build time: picks the check upstream's
-/// `__builtin_constant_p()` switch picks, resolved at compile time.
+/// The out-of-line part of `__asan_load<SIZE>()` / `__asan_store<SIZE>()`: upstream's exact
+/// check of an access that [`check::fast_path_accepts`] did not settle, and its report.
 ///
-/// # Safety
-///
-/// The shadow of `addr..addr + SIZE` is mapped.
-#[inline(always)]
-unsafe fn memory_is_poisoned<const SIZE: usize>(addr: usize) -> bool {
-    // SAFETY: Guaranteed by the caller.
-    unsafe {
-        match SIZE {
-            1 => check::memory_is_poisoned_1(&KernelShadow, addr),
-            16 => check::memory_is_poisoned_16(&KernelShadow, addr),
-            _ => check::memory_is_poisoned_2_4_8(&KernelShadow, addr, SIZE),
-        }
+/// Cold and never inlined, so that the caller's fast path is a straight line ending in a tail
+/// call here (upstream gets that layout from `unlikely()`).
+#[cold]
+#[inline(never)]
+fn check_access_slow<const SIZE: usize>(addr: usize, write: bool, ret_ip: c_ulong) {
+    // SAFETY: `KernelShadow` maps every address to its shadow, which is mapped whenever KASAN
+    // is enabled; `check_access()` reads it only for a non-wrapping access with metadata.
+    if unsafe { check::check_access::<_, SIZE>(&KernelShadow, addr) }.is_err() {
+        report(addr, SIZE, write, ret_ip);
     }
 }
 
-/// Defines `rkasan_load<N>()` and `rkasan_store<N>()`, the bodies of `__asan_load<N>()` and
-/// `__asan_store<N>()`.
+/// Defines the checks of `__asan_load<N>()` and `__asan_store<N>()`.
+///
+/// Under `ARCH_DEFER_KASAN`, `kasan_enabled()` is a static key: the C entry layer tests it and
+/// calls `rkasan_load<N>(addr, ret_ip)`, defined here. Otherwise `kasan_enabled()` is constant
+/// true and the entries themselves are defined here, with their `_noabort` twins (which the
+/// compiler calls): a C entry in front would add a jump, measurably, to every instrumented
+/// access. Their fast path tail-calls C's `rkasan_load<N>_caller(addr)` for an access it cannot
+/// settle: entered by a jump, that function's `_RET_IP_` is still the instrumented caller, and
+/// it passes it to `rkasan_load<N>_slow(addr, ret_ip)`, defined here.
 macro_rules! define_load_store {
-    ($size:literal, $load:ident, $store:ident) => {
-        #[doc = concat!("Checks a load of ", stringify!($size), " bytes at `addr`.")]
+    ($size:literal, $kind:literal, $write:literal,
+     $deferred:ident, $entry:ident, $noabort:ident, $caller:ident, $slow:ident) => {
+        #[cfg(CONFIG_ARCH_DEFER_KASAN)]
+        #[doc = concat!("Checks a ", $kind, " of ", stringify!($size), " bytes at `addr`.")]
         #[no_mangle]
-        pub extern "C" fn $load(addr: *const c_void, ret_ip: c_ulong) {
+        pub extern "C" fn $deferred(addr: *const c_void, ret_ip: c_ulong) {
             // SAFETY: `KernelShadow` maps every address to its shadow, which is mapped whenever
-            // KASAN is enabled.
-            if unsafe { memory_is_poisoned::<$size>(addr as usize) } {
-                report(addr as usize, $size, false, ret_ip);
+            // KASAN is enabled, as the C caller checked.
+            if !unsafe { check::fast_path_accepts::<_, $size>(&KernelShadow, addr as usize) } {
+                check_access_slow::<$size>(addr as usize, $write, ret_ip);
             }
         }
 
-        #[doc = concat!("Checks a store of ", stringify!($size), " bytes at `addr`.")]
+        #[cfg(not(CONFIG_ARCH_DEFER_KASAN))]
+        extern "C" {
+            fn $caller(addr: *const c_void);
+        }
+
+        #[cfg(not(CONFIG_ARCH_DEFER_KASAN))]
+        #[doc = concat!("`__asan_", $kind, stringify!($size), "()`: checks a ", $kind, " of ",
+                        stringify!($size), " bytes at `addr`.")]
         #[no_mangle]
-        pub extern "C" fn $store(addr: *const c_void, ret_ip: c_ulong) {
-            // SAFETY: As for the load.
-            if unsafe { memory_is_poisoned::<$size>(addr as usize) } {
-                report(addr as usize, $size, true, ret_ip);
+        pub extern "C" fn $entry(addr: *const c_void) {
+            // SAFETY: `KernelShadow` maps every address to its shadow, which is mapped from
+            // before any instrumented code runs (`kasan_enabled()` is constant true).
+            if !unsafe { check::fast_path_accepts::<_, $size>(&KernelShadow, addr as usize) } {
+                // SAFETY: Any address may be passed. In tail position, so `_RET_IP_` in the
+                // callee is this function's caller (checked by the lab in the object code).
+                unsafe { $caller(addr) }
             }
+        }
+
+        #[cfg(not(CONFIG_ARCH_DEFER_KASAN))]
+        #[doc = concat!("`__asan_", $kind, stringify!($size), "_noabort()`: the same check.")]
+        #[no_mangle]
+        pub extern "C" fn $noabort(addr: *const c_void) {
+            // SAFETY: As above.
+            if !unsafe { check::fast_path_accepts::<_, $size>(&KernelShadow, addr as usize) } {
+                // SAFETY: As above.
+                unsafe { $caller(addr) }
+            }
+        }
+
+        #[cfg(not(CONFIG_ARCH_DEFER_KASAN))]
+        #[doc = concat!("The full check of a ", $kind, " of ", stringify!($size),
+                        " bytes at `addr` made from `ret_ip`.")]
+        #[no_mangle]
+        pub extern "C" fn $slow(addr: *const c_void, ret_ip: c_ulong) {
+            check_access_slow::<$size>(addr as usize, $write, ret_ip);
         }
     };
 }
 
-define_load_store!(1, rkasan_load1, rkasan_store1);
-define_load_store!(2, rkasan_load2, rkasan_store2);
-define_load_store!(4, rkasan_load4, rkasan_store4);
-define_load_store!(8, rkasan_load8, rkasan_store8);
-define_load_store!(16, rkasan_load16, rkasan_store16);
+define_load_store!(
+    1,
+    "load",
+    false,
+    rkasan_load1,
+    __asan_load1,
+    __asan_load1_noabort,
+    rkasan_load1_caller,
+    rkasan_load1_slow
+);
+define_load_store!(
+    1,
+    "store",
+    true,
+    rkasan_store1,
+    __asan_store1,
+    __asan_store1_noabort,
+    rkasan_store1_caller,
+    rkasan_store1_slow
+);
+define_load_store!(
+    2,
+    "load",
+    false,
+    rkasan_load2,
+    __asan_load2,
+    __asan_load2_noabort,
+    rkasan_load2_caller,
+    rkasan_load2_slow
+);
+define_load_store!(
+    2,
+    "store",
+    true,
+    rkasan_store2,
+    __asan_store2,
+    __asan_store2_noabort,
+    rkasan_store2_caller,
+    rkasan_store2_slow
+);
+define_load_store!(
+    4,
+    "load",
+    false,
+    rkasan_load4,
+    __asan_load4,
+    __asan_load4_noabort,
+    rkasan_load4_caller,
+    rkasan_load4_slow
+);
+define_load_store!(
+    4,
+    "store",
+    true,
+    rkasan_store4,
+    __asan_store4,
+    __asan_store4_noabort,
+    rkasan_store4_caller,
+    rkasan_store4_slow
+);
+define_load_store!(
+    8,
+    "load",
+    false,
+    rkasan_load8,
+    __asan_load8,
+    __asan_load8_noabort,
+    rkasan_load8_caller,
+    rkasan_load8_slow
+);
+define_load_store!(
+    8,
+    "store",
+    true,
+    rkasan_store8,
+    __asan_store8,
+    __asan_store8_noabort,
+    rkasan_store8_caller,
+    rkasan_store8_slow
+);
+define_load_store!(
+    16,
+    "load",
+    false,
+    rkasan_load16,
+    __asan_load16,
+    __asan_load16_noabort,
+    rkasan_load16_caller,
+    rkasan_load16_slow
+);
+define_load_store!(
+    16,
+    "store",
+    true,
+    rkasan_store16,
+    __asan_store16,
+    __asan_store16_noabort,
+    rkasan_store16_caller,
+    rkasan_store16_slow
+);
 
 /// `kasan_poison()`: marks `size` bytes at `addr` with the shadow `value`.
 ///
