@@ -247,9 +247,18 @@ pub struct Row {
 }
 
 impl Row {
-    /// Rust / C.
+    /// Rust / C: the median over the rounds of each round's Rust / C, or the ratio of the
+    /// medians without per-round figures. Paired by round, the ratio cancels what slows the
+    /// machine down for a few seconds (a noisy neighbour) and shifts both kernels of a round.
     pub fn rust_over_c(&self) -> Option<f64> {
-        Some(self.rust_ns? / self.c_ns?)
+        let per_round: Vec<f64> = self
+            .c_rounds
+            .iter()
+            .zip(&self.rust_rounds)
+            .map(|(c, rust)| rust / c)
+            .filter(|r| r.is_finite())
+            .collect();
+        median(&per_round).or_else(|| Some(self.rust_ns? / self.c_ns?))
     }
 
     /// (Rust - off) / (C - off): the Rust runtime's overhead relative to the C runtime's;
@@ -261,7 +270,8 @@ impl Row {
     }
 }
 
-/// The samples of every round: `samples[kernel][case]` = the figure of each round.
+/// The samples of every round: `samples[kernel][case][round - 1]` = the figure of that round
+/// (NaN if that round's console lacks it).
 pub type Samples = BTreeMap<Kernel, BTreeMap<String, Vec<f64>>>;
 
 /// The rows, in the order the cases first appear in `order`.
@@ -575,7 +585,10 @@ pub fn bench(tree: &Tree, mode: Mode, rounds: usize, jobs: usize) -> Result<bool
         Some(&format!("consoles: {}/round*-*.log", run_dir.display())),
     );
     for round in 1..=rounds {
-        for (kernel, bin) in &bins {
+        // Each round starts with the next kernel, so that none always runs first or last.
+        let mut this_round = bins.clone();
+        this_round.rotate_left((round - 1) % bins.len());
+        for (kernel, bin) in &this_round {
             let log = run_dir.join(format!("round{round}-{}.log", kernel.name()));
             let console = run_kernel(bin, &log)?;
             let figures = parse_console(&console);
@@ -607,12 +620,10 @@ pub fn bench(tree: &Tree, mode: Mode, rounds: usize, jobs: usize) -> Result<bool
                 if !order.contains(&name) {
                     order.push(name.clone());
                 }
-                samples
-                    .entry(*kernel)
-                    .or_default()
-                    .entry(name)
-                    .or_default()
-                    .push(v);
+                let values = samples.entry(*kernel).or_default().entry(name).or_default();
+                // Index = round: a figure a round lost is NaN, so rounds stay paired.
+                values.resize(round - 1, f64::NAN);
+                values.push(v);
             }
         }
         eprintln!("    round {round} of {rounds} done");
@@ -625,10 +636,13 @@ pub fn bench(tree: &Tree, mode: Mode, rounds: usize, jobs: usize) -> Result<bool
          `cargo xtask bench --mode {mode}`: three UML kernels from {} (the `full` config without \
          the KASAN test suite, CONFIG_KASAN_{}, plus CONFIG_KASAN_RUST_BENCH): KASAN off, KASAN \
          with the C runtime, KASAN with the Rust runtime (every KASAN_RUST_* option on). \
-         {rounds} interleaved rounds (off, C, Rust, ...); a figure is the median over the rounds \
-         of the suite's median of 9 samples of at least 2 ms each. Command line: `{}`. The \
-         report case silences the console while it runs (printk still formats and stores each \
-         report). ns per op; Rust/C above 1 means the Rust runtime is slower.\n\n{}",
+         {rounds} interleaved rounds (off, C, Rust; C, Rust, off; Rust, off, C; ...); an ns \
+         figure is the median over the rounds of the suite's median of 9 samples of at least 2 \
+         ms each, Rust/C the median over the rounds of that round's Rust/C (paired, so that a \
+         slow spell of the machine, which shifts both kernels of a round, cancels). Command \
+         line: `{}`. The report case silences the console while it runs (printk still formats \
+         and stores each report). ns per op; Rust/C above 1 means the Rust runtime is \
+         slower.\n\n{}",
         tree.path.display(),
         mode.name().to_uppercase(),
         CMDLINE.join(" "),
@@ -795,6 +809,13 @@ ok 1 rkasan_bench
             t.contains("| report | n/a | 50000 | 40000 | 0.80 | n/a |"),
             "{t}"
         );
+        // Paired by round: a slow spell in round 2 shifts both kernels and cancels out.
+        let row = Row {
+            c_rounds: vec![2.0, 6.0, f64::NAN, 2.2],
+            rust_rounds: vec![1.8, 5.4, 1.0, 1.98],
+            ..rows[0].clone()
+        };
+        assert!((row.rust_over_c().unwrap() - 0.9).abs() < 1e-9);
         let json = serde_json::to_value(&rows[1]).unwrap();
         assert_eq!(json["name"], "report");
         assert_eq!(json["mode"], "outline");

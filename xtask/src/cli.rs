@@ -39,7 +39,7 @@ options:
   --no-apply           kunit, matrix, e2e, bench: build the tree as it is (skip setup,
                        source and apply)
   --mode MODE          bench: outline (default) or inline instrumentation
-  --rounds N           bench: interleaved rounds (default 5)
+  --rounds N           bench: interleaved rounds (default 11)
   -j, --jobs N         parallel make jobs (default: the number of CPUs)
   -h, --help           this help
 
@@ -105,7 +105,7 @@ impl Cli {
             no_apply: false,
             jobs: None,
             mode: Mode::Outline,
-            rounds: 5,
+            rounds: 11,
         };
         let mut cmd: Option<Cmd> = None;
         let mut config_given = false;
@@ -318,7 +318,7 @@ mod tests {
         let cli = Cli::parse(&["bench"]).unwrap();
         assert_eq!(
             (cli.cmd, cli.mode, cli.rounds),
-            (Cmd::Bench, Mode::Outline, 5)
+            (Cmd::Bench, Mode::Outline, 11)
         );
         let cli = Cli::parse(&["bench", "--mode=inline", "--rounds", "7", "--no-apply"]).unwrap();
         assert_eq!(

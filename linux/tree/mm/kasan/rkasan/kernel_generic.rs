@@ -98,8 +98,7 @@ macro_rules! define_load_store {
         }
 
         #[cfg(not(CONFIG_ARCH_DEFER_KASAN))]
-        #[doc = concat!("`__asan_", $kind, stringify!($size), "()`: checks a ", $kind, " of ",
-                        stringify!($size), " bytes at `addr`.")]
+        #[doc = concat!("`__asan_", $kind, stringify!($size), "()`: checks a ", $kind, ".")]
         #[no_mangle]
         pub extern "C" fn $entry(addr: *const c_void) {
             // SAFETY: `KernelShadow` maps every address to its shadow, which is mapped from
@@ -123,8 +122,7 @@ macro_rules! define_load_store {
         }
 
         #[cfg(not(CONFIG_ARCH_DEFER_KASAN))]
-        #[doc = concat!("The full check of a ", $kind, " of ", stringify!($size),
-                        " bytes at `addr` made from `ret_ip`.")]
+        #[doc = concat!("The full check of a ", $kind, " at `addr` made from `ret_ip`.")]
         #[no_mangle]
         pub extern "C" fn $slow(addr: *const c_void, ret_ip: c_ulong) {
             check_access_slow::<$size>(addr as usize, $write, ret_ip);
