@@ -247,34 +247,17 @@ pub unsafe fn memory_is_poisoned<S: Shadow, const SIZE: usize>(shadow: &S, addr:
     }
 }
 
-/// The checks of `check_region_inline()` in mm/kasan/generic.c, in its order, with
-/// `is_poisoned` as its `memory_is_poisoned()`: a zero size is always fine; then a range that
-/// wraps, an address without shadow, and a poisoned byte are bad.
-///
-/// # Safety
-///
-/// As for [`check_range`]; `is_poisoned(shadow, addr, size)` must be sound whenever `size` is
-/// non-zero, the range does not wrap and its shadow is readable.
+/// The checks of `check_region_inline()` in mm/kasan/generic.c that come before the shadow is
+/// read, in its order: a range that wraps, then an address without shadow, is bad.
 #[inline(always)]
-unsafe fn check_region<S: Shadow>(
-    shadow: &S,
-    addr: usize,
-    size: usize,
-    is_poisoned: impl FnOnce(&S, usize, usize) -> bool,
-) -> Result<(), BadAccess> {
-    if size == 0 {
-        return Ok(());
-    }
+fn check_bounds<S: Shadow>(shadow: &S, addr: usize, size: usize) -> Result<(), BadAccess> {
     if addr.wrapping_add(size) < addr {
         return Err(BadAccess::Overflow);
     }
     if !shadow.has_metadata(addr) {
         return Err(BadAccess::NoMetadata);
     }
-    if !is_poisoned(shadow, addr, size) {
-        return Ok(());
-    }
-    Err(BadAccess::Poisoned)
+    Ok(())
 }
 
 /// Checks a `size`-byte access at `addr`, `size` known only at run time.
@@ -301,13 +284,16 @@ pub unsafe fn check_range<S: Shadow>(
     addr: usize,
     size: usize,
 ) -> Result<(), BadAccess> {
-    let is_poisoned = |s: &S, a, n| {
-        // SAFETY: `check_region()` only calls this with a non-zero size, a range that does not
-        // wrap and an address with metadata, whose shadow the caller guarantees readable.
-        unsafe { memory_is_poisoned_n(s, a, n) }
-    };
-    // SAFETY: Guaranteed by the caller.
-    unsafe { check_region(shadow, addr, size, is_poisoned) }
+    if size == 0 {
+        return Ok(());
+    }
+    check_bounds(shadow, addr, size)?;
+    // SAFETY: `size != 0`, the range does not wrap and `addr` has metadata, so the caller
+    // guarantees that its shadow is readable.
+    if unsafe { memory_is_poisoned_n(shadow, addr, size) } {
+        return Err(BadAccess::Poisoned);
+    }
+    Ok(())
 }
 
 /// Checks a `SIZE`-byte access at `addr`, `SIZE` known at build time: the check of
@@ -329,12 +315,15 @@ pub unsafe fn check_access<S: Shadow, const SIZE: usize>(
     shadow: &S,
     addr: usize,
 ) -> Result<(), BadAccess> {
-    let is_poisoned = |s: &S, a, _| {
-        // SAFETY: As in `check_range()`, with `SIZE` as the size.
-        unsafe { memory_is_poisoned::<S, SIZE>(s, a) }
-    };
-    // SAFETY: Guaranteed by the caller.
-    unsafe { check_region(shadow, addr, SIZE, is_poisoned) }
+    if SIZE == 0 {
+        return Ok(());
+    }
+    check_bounds(shadow, addr, SIZE)?;
+    // SAFETY: As in `check_range()`.
+    if unsafe { memory_is_poisoned::<S, SIZE>(shadow, addr) } {
+        return Err(BadAccess::Poisoned);
+    }
+    Ok(())
 }
 
 /// Returns `true` only if the `SIZE`-byte access at `addr` is good, deciding from the shadow
