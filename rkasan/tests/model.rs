@@ -10,8 +10,8 @@
 
 use rkasan::check::{
     byte_accessible, check_access, check_range, fast_path_accepts, find_first_bad_addr,
-    memory_is_poisoned, memory_is_poisoned_1, memory_is_poisoned_16, memory_is_poisoned_2_4_8,
-    memory_is_poisoned_n, BadAccess,
+    granule_accepts, memory_is_poisoned, memory_is_poisoned_1, memory_is_poisoned_16,
+    memory_is_poisoned_2_4_8, memory_is_poisoned_n, BadAccess,
 };
 use rkasan::shadow::{
     poison, poison_last_granule, unpoison, Arena, PoisonError, Shadow, KASAN_ALLOCA_LEFT,
@@ -169,8 +169,9 @@ fn check_against_model(arena: &Arena<'_>, model: &Model, addr: usize, size: usiz
 }
 
 /// One constant-size access, as `__asan_load<N>()` checks it: the inline fast path accepts
-/// exactly the accesses inside one granule (two whole ones for 16 bytes) whose shadow is 0, and
-/// the exact check agrees with the model.
+/// exactly the accesses inside granules whose shadow is 0 (one, or two whole ones for 16
+/// bytes), the granule check also the good ones inside one partial granule, and the exact check
+/// agrees with the model.
 fn check_constant_size<const N: usize>(arena: &Arena<'_>, model: &Model, addr: usize) {
     if arena.end() - addr < N {
         return;
@@ -183,6 +184,11 @@ fn check_constant_size<const N: usize>(arena: &Arena<'_>, model: &Model, addr: u
     } else {
         offset + N <= G && model.shadow[g] == 0
     };
+    let expect_granule = if N == 16 {
+        expect_fast
+    } else {
+        offset + N <= G && !bad
+    };
     // SAFETY: the access is inside the arena.
     unsafe {
         let fast = fast_path_accepts::<_, N>(arena, addr);
@@ -192,6 +198,12 @@ fn check_constant_size<const N: usize>(arena: &Arena<'_>, model: &Model, addr: u
             model.shadow
         );
         assert!(!(fast && bad), "the fast path accepted a bad access");
+        assert_eq!(
+            granule_accepts::<_, N>(arena, addr),
+            expect_granule,
+            "granule check of {N} bytes at {offset} on shadow {:02x?}",
+            model.shadow
+        );
         assert_eq!(check_access::<_, N>(arena, addr).is_err(), bad);
         assert_eq!(memory_is_poisoned::<_, N>(arena, addr), bad);
     }
@@ -392,6 +404,7 @@ fn wrapping_ranges_are_overflow() {
             // SAFETY: outside the arena, nothing is read.
             unsafe {
                 assert!(!fast_path_accepts::<_, N>(arena, addr));
+                assert!(!granule_accepts::<_, N>(arena, addr));
                 let expect = if wraps {
                     BadAccess::Overflow
                 } else {

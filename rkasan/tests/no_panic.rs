@@ -64,7 +64,9 @@ macro_rules! load_store {
         #[no_mangle]
         pub unsafe extern "C" fn $name(addr: usize) -> bool {
             unsafe {
-                fast_path_accepts::<_, $size>(&K, addr) || check_access::<_, $size>(&K, addr).is_ok()
+                fast_path_accepts::<_, $size>(&K, addr)
+                    || granule_accepts::<_, $size>(&K, addr)
+                    || check_access::<_, $size>(&K, addr).is_ok()
             }
         }
     )*};

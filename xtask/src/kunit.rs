@@ -601,8 +601,8 @@ pub(crate) fn check_runtime_object(build: &Path) -> Result<()> {
     match check_entry_tail_calls(&disasm) {
         Ok(0) => {}
         Ok(n) => eprintln!(
-            "    objdump {RUNTIME_OBJECT}: {n} __asan_load/store entries, each frameless, reaching \
-             its _RET_IP_ taker by a jump"
+            "    objdump {RUNTIME_OBJECT}: {n} __asan_load/store entries and granule checks, each \
+             frameless, reaching the _RET_IP_ taker by jumps only"
         ),
         Err(e) => bail!("{}: {e}", obj.display()),
     }
@@ -625,17 +625,25 @@ const RUST_ENTRIES: [(&str, u32); 10] = [
 ];
 
 /// The gate on the Rust `__asan_load<N>()` / `__asan_store<N>()` entries in `llvm-objdump -d -r`
-/// output of the runtime object: each must leave the stack alone (no call, push or `%rsp`
-/// operand) and reach `rkasan_<kind><N>_caller` only by jumps, so that `_RET_IP_` there is the
-/// instrumented caller a report names. LLVM folds an entry and its identical `_noabort` twin
-/// into one body under one of the two names, so each pair needs one. Returns how many bodies
-/// were checked: 0 when the object defines no entry (C entries under ARCH_DEFER_KASAN, or the
-/// tag modes).
+/// output of the runtime object. An entry's fast path hands what it cannot settle to
+/// `rkasan_<kind><N>_granule`, which hands what it cannot settle to C's `rkasan_<kind><N>_caller`,
+/// whose `_RET_IP_` must be the instrumented caller a report names. So each entry and each
+/// granule function must leave the stack alone (no call, push or `%rsp` operand) and reach its
+/// successor only by jumps. LLVM folds an entry and its identical `_noabort` twin into one body
+/// under one of the two names, so each pair needs one. Returns how many bodies were checked: 0
+/// when the object defines no entry (C entries under ARCH_DEFER_KASAN, or the tag modes).
 pub fn check_entry_tail_calls(disasm: &str) -> std::result::Result<usize, String> {
-    let entry_of = |name: &str| {
-        RUST_ENTRIES.iter().copied().find(|(kind, size)| {
+    // The function a body belongs to: its (kind, size), and whether it is the granule step.
+    let role_of = |name: &str| {
+        RUST_ENTRIES.iter().copied().find_map(|(kind, size)| {
             let entry = format!("__asan_{kind}{size}");
-            name == entry || name.strip_prefix(&entry) == Some("_noabort")
+            if name == entry || name.strip_prefix(&entry) == Some("_noabort") {
+                Some((kind, size, false))
+            } else if name == format!("rkasan_{kind}{size}_granule") {
+                Some((kind, size, true))
+            } else {
+                None
+            }
         })
     };
     let mut bodies: BTreeMap<String, Vec<&str>> = BTreeMap::new();
@@ -647,7 +655,7 @@ pub fn check_entry_tail_calls(disasm: &str) -> std::result::Result<usize, String
             .and_then(|l| l.split_once(" <"))
             .map(|(_, n)| n)
         {
-            current = entry_of(name).map(|_| name.to_string());
+            current = role_of(name).map(|_| name.to_string());
             if let Some(n) = &current {
                 bodies.insert(n.clone(), Vec::new());
             }
@@ -659,17 +667,29 @@ pub fn check_entry_tail_calls(disasm: &str) -> std::result::Result<usize, String
         return Ok(0);
     }
     for (kind, size) in RUST_ENTRIES {
-        if !bodies.keys().any(|n| entry_of(n) == Some((kind, size))) {
-            return Err(format!(
-                "defines Rust __asan_ entries but not __asan_{kind}{size}(_noabort)"
-            ));
+        for granule in [false, true] {
+            if !bodies
+                .keys()
+                .any(|n| role_of(n) == Some((kind, size, granule)))
+            {
+                let want = if granule {
+                    format!("rkasan_{kind}{size}_granule")
+                } else {
+                    format!("__asan_{kind}{size}(_noabort)")
+                };
+                return Err(format!("defines Rust __asan_ entries but not {want}"));
+            }
         }
     }
     for (name, body) in &bodies {
-        let Some((kind, size)) = entry_of(name) else {
+        let Some((kind, size, granule)) = role_of(name) else {
             continue;
         };
-        let caller = format!("rkasan_{kind}{size}_caller");
+        let next = if granule {
+            format!("rkasan_{kind}{size}_caller")
+        } else {
+            format!("rkasan_{kind}{size}_granule")
+        };
         let insns: Vec<(usize, &str)> = body
             .iter()
             .enumerate()
@@ -683,22 +703,22 @@ pub fn check_entry_tail_calls(disasm: &str) -> std::result::Result<usize, String
                 "{name} is not frameless (`{bad}`): _RET_IP_ would not name its caller"
             ));
         }
-        let calls_caller = |i: usize| {
+        let reaches_next = |i: usize| {
             body.get(i + 1)
-                .is_some_and(|r| r.contains("R_X86_64_PLT32") && r.contains(&caller))
+                .is_some_and(|r| r.contains("R_X86_64_PLT32") && r.contains(&next))
         };
         if !insns
             .iter()
-            .any(|&(i, insn)| insn.starts_with('j') && calls_caller(i))
+            .any(|&(i, insn)| insn.starts_with('j') && reaches_next(i))
         {
-            return Err(format!("{name} does not jump to {caller}"));
+            return Err(format!("{name} does not jump to {next}"));
         }
         if let Some((_, bad)) = insns
             .iter()
-            .find(|&&(i, insn)| calls_caller(i) && !insn.starts_with('j'))
+            .find(|&&(i, insn)| reaches_next(i) && !insn.starts_with('j'))
         {
             return Err(format!(
-                "{name} reaches {caller} other than by a jump (`{bad}`)"
+                "{name} reaches {next} other than by a jump (`{bad}`)"
             ));
         }
     }
@@ -770,8 +790,13 @@ mod tests {
         for (kind, size) in RUST_ENTRIES {
             out += &entry_disasm(
                 &format!("__asan_{kind}{size}_noabort"),
-                &format!("rkasan_{kind}{size}_caller"),
+                &format!("rkasan_{kind}{size}_granule"),
                 &body_of(kind, size),
+            );
+            out += &entry_disasm(
+                &format!("rkasan_{kind}{size}_granule"),
+                &format!("rkasan_{kind}{size}_caller"),
+                TAIL_CALLS,
             );
         }
         out
@@ -780,7 +805,7 @@ mod tests {
     #[test]
     fn entry_tail_calls() {
         let good = all_entries(|_, _| TAIL_CALLS.to_string());
-        assert_eq!(check_entry_tail_calls(&good), Ok(10));
+        assert_eq!(check_entry_tail_calls(&good), Ok(20));
         assert_eq!(check_entry_tail_calls("rkasan.o: file format\n"), Ok(0));
 
         let called = all_entries(|kind, size| {
@@ -803,20 +828,24 @@ mod tests {
 
         let wrong = all_entries(|kind, size| {
             if (kind, size) == ("load", 2) {
-                TAIL_CALLS.replace("CALLER", "rkasan_load4_caller")
+                TAIL_CALLS.replace("CALLER", "rkasan_load4_granule")
             } else {
                 TAIL_CALLS.to_string()
             }
         });
         assert_eq!(
             check_entry_tail_calls(&wrong),
-            Err("__asan_load2_noabort does not jump to rkasan_load2_caller".to_string())
+            Err("__asan_load2_noabort does not jump to rkasan_load2_granule".to_string())
         );
 
         let missing = good.replace("<__asan_load16_noabort>", "<other>");
         assert!(check_entry_tail_calls(&missing)
             .unwrap_err()
             .contains("not __asan_load16"));
+        let missing = good.replace("<rkasan_store2_granule>", "<other>");
+        assert!(check_entry_tail_calls(&missing)
+            .unwrap_err()
+            .contains("not rkasan_store2_granule"));
     }
 
     #[test]

@@ -75,20 +75,26 @@ fn check_access_slow<const SIZE: usize>(addr: usize, write: bool, ret_ip: c_ulon
 /// calls `rkasan_load<N>(addr, ret_ip)`, defined here. Otherwise `kasan_enabled()` is constant
 /// true and the entries themselves are defined here, with their `_noabort` twins (which the
 /// compiler calls): a C entry in front would add a jump, measurably, to every instrumented
-/// access. Their fast path tail-calls C's `rkasan_load<N>_caller(addr)` for an access it cannot
-/// settle: entered by a jump, that function's `_RET_IP_` is still the instrumented caller, and
-/// it passes it to `rkasan_load<N>_slow(addr, ret_ip)`, defined here.
+/// access. An access their fast path cannot settle goes, by tail calls, to
+/// `rkasan_load<N>_granule(addr)` (a partial granule), then to C's `rkasan_load<N>_caller(addr)`:
+/// entered by jumps only, that function's `_RET_IP_` is still the instrumented caller, and it
+/// passes it to `rkasan_load<N>_slow(addr, ret_ip)`, upstream's full check, defined here.
 macro_rules! define_load_store {
     ($size:literal, $kind:literal, $write:literal,
-     $deferred:ident, $entry:ident, $noabort:ident, $caller:ident, $slow:ident) => {
+     $deferred:ident, $entry:ident, $noabort:ident, $granule:ident, $caller:ident, $slow:ident) => {
         #[cfg(CONFIG_ARCH_DEFER_KASAN)]
         #[doc = concat!("Checks a ", $kind, " of ", stringify!($size), " bytes at `addr`.")]
         #[no_mangle]
         pub extern "C" fn $deferred(addr: *const c_void, ret_ip: c_ulong) {
+            let addr = addr as usize;
             // SAFETY: `KernelShadow` maps every address to its shadow, which is mapped whenever
             // KASAN is enabled, as the C caller checked.
-            if !unsafe { check::fast_path_accepts::<_, $size>(&KernelShadow, addr as usize) } {
-                check_access_slow::<$size>(addr as usize, $write, ret_ip);
+            let good = unsafe {
+                check::fast_path_accepts::<_, $size>(&KernelShadow, addr)
+                    || check::granule_accepts::<_, $size>(&KernelShadow, addr)
+            };
+            if !good {
+                check_access_slow::<$size>(addr, $write, ret_ip);
             }
         }
 
@@ -104,9 +110,8 @@ macro_rules! define_load_store {
             // SAFETY: `KernelShadow` maps every address to its shadow, which is mapped from
             // before any instrumented code runs (`kasan_enabled()` is constant true).
             if !unsafe { check::fast_path_accepts::<_, $size>(&KernelShadow, addr as usize) } {
-                // SAFETY: Any address may be passed. In tail position, so `_RET_IP_` in the
-                // callee is this function's caller (checked by the lab in the object code).
-                unsafe { $caller(addr) }
+                // In tail position: see the macro's comment.
+                $granule(addr);
             }
         }
 
@@ -116,7 +121,19 @@ macro_rules! define_load_store {
         pub extern "C" fn $noabort(addr: *const c_void) {
             // SAFETY: As above.
             if !unsafe { check::fast_path_accepts::<_, $size>(&KernelShadow, addr as usize) } {
-                // SAFETY: As above.
+                $granule(addr);
+            }
+        }
+
+        #[cfg(not(CONFIG_ARCH_DEFER_KASAN))]
+        #[doc = concat!("The check of a ", $kind, " at `addr` that the entry's fast path left.")]
+        #[no_mangle]
+        #[inline(never)]
+        pub extern "C" fn $granule(addr: *const c_void) {
+            // SAFETY: As above.
+            if !unsafe { check::granule_accepts::<_, $size>(&KernelShadow, addr as usize) } {
+                // SAFETY: Any address may be passed. In tail position, so `_RET_IP_` in the
+                // callee is the entry's caller (checked by the lab in the object code).
                 unsafe { $caller(addr) }
             }
         }
@@ -137,6 +154,7 @@ define_load_store!(
     rkasan_load1,
     __asan_load1,
     __asan_load1_noabort,
+    rkasan_load1_granule,
     rkasan_load1_caller,
     rkasan_load1_slow
 );
@@ -147,6 +165,7 @@ define_load_store!(
     rkasan_store1,
     __asan_store1,
     __asan_store1_noabort,
+    rkasan_store1_granule,
     rkasan_store1_caller,
     rkasan_store1_slow
 );
@@ -157,6 +176,7 @@ define_load_store!(
     rkasan_load2,
     __asan_load2,
     __asan_load2_noabort,
+    rkasan_load2_granule,
     rkasan_load2_caller,
     rkasan_load2_slow
 );
@@ -167,6 +187,7 @@ define_load_store!(
     rkasan_store2,
     __asan_store2,
     __asan_store2_noabort,
+    rkasan_store2_granule,
     rkasan_store2_caller,
     rkasan_store2_slow
 );
@@ -177,6 +198,7 @@ define_load_store!(
     rkasan_load4,
     __asan_load4,
     __asan_load4_noabort,
+    rkasan_load4_granule,
     rkasan_load4_caller,
     rkasan_load4_slow
 );
@@ -187,6 +209,7 @@ define_load_store!(
     rkasan_store4,
     __asan_store4,
     __asan_store4_noabort,
+    rkasan_store4_granule,
     rkasan_store4_caller,
     rkasan_store4_slow
 );
@@ -197,6 +220,7 @@ define_load_store!(
     rkasan_load8,
     __asan_load8,
     __asan_load8_noabort,
+    rkasan_load8_granule,
     rkasan_load8_caller,
     rkasan_load8_slow
 );
@@ -207,6 +231,7 @@ define_load_store!(
     rkasan_store8,
     __asan_store8,
     __asan_store8_noabort,
+    rkasan_store8_granule,
     rkasan_store8_caller,
     rkasan_store8_slow
 );
@@ -217,6 +242,7 @@ define_load_store!(
     rkasan_load16,
     __asan_load16,
     __asan_load16_noabort,
+    rkasan_load16_granule,
     rkasan_load16_caller,
     rkasan_load16_slow
 );
@@ -227,6 +253,7 @@ define_load_store!(
     rkasan_store16,
     __asan_store16,
     __asan_store16_noabort,
+    rkasan_store16_granule,
     rkasan_store16_caller,
     rkasan_store16_slow
 );
