@@ -11,7 +11,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use rkasan::check::{check_access, check_range, fast_path_accepts};
+use rkasan::check::{check_access, check_range, fast_path, partial_granule_accepts, FastPath};
 use rkasan::shadow::{poison, unpoison, Arena, KASAN_GRANULE_SIZE, KASAN_SLAB_REDZONE};
 
 const BASE: usize = 0x1_0000_0000;
@@ -54,8 +54,11 @@ fn check_const<const N: usize>(arena: &Arena<'_>, addrs: &[usize]) -> f64 {
         for &a in addrs {
             let a = black_box(a);
             // SAFETY: every address has room for `N` bytes inside the arena.
-            let good = unsafe {
-                fast_path_accepts::<_, N>(arena, a) || check_access::<_, N>(arena, a).is_ok()
+            let good = match unsafe { fast_path::<_, N>(arena, a) } {
+                FastPath::Good => true,
+                FastPath::Partial(k) if partial_granule_accepts::<N>(a, k) => true,
+                // SAFETY: As above.
+                _ => unsafe { check_access::<_, N>(arena, a) }.is_ok(),
             };
             bad += usize::from(!good);
         }

@@ -11,12 +11,12 @@
 //! functions are `#[inline(always)]` so that a constant access size folds
 //! [`memory_is_poisoned`] down to its per-size check, as upstream's `__builtin_constant_p()` does.
 //!
-//! An access of a constant size is split in three: [`fast_path_accepts`], all that runs inline
-//! on every `__asan_load<N>()` / `__asan_store<N>()`, settles a good access inside granules
-//! whose shadow is 0; [`granule_accepts`], out of line, one inside a partial granule; anything
-//! else (crossing granules, near the top of the address space, bad) takes [`check_access`],
-//! upstream's exact check. C gets the same layout from `likely()` / `unlikely()`, which Rust
-//! 1.85 (the kernel's minimum) cannot express.
+//! An access of a constant size is split in three: [`fast_path`], all that runs inline on every
+//! `__asan_load<N>()` / `__asan_store<N>()`, settles a good access inside granules whose shadow
+//! is 0; [`partial_granule_accepts`], out of line, one inside a single partial granule;
+//! anything else (crossing granules, near the top of the address space, bad) takes
+//! [`check_access`], upstream's exact check. C gets the same layout from `likely()` /
+//! `unlikely()`, which Rust 1.85 (the kernel's minimum) cannot express.
 //!
 //! All functions read shadow memory through raw pointers obtained from a [`Shadow`]; their safety
 //! contract is that the shadow of the bytes they look at is readable.
@@ -327,84 +327,84 @@ pub unsafe fn check_access<S: Shadow, const SIZE: usize>(
     Ok(())
 }
 
-/// Returns `true` only if the `SIZE`-byte access at `addr` is good and stays inside granules
-/// whose shadow byte is 0, from the shadow byte of `addr` alone (two for `SIZE` 16). `false`
-/// means "not decided here": [`granule_accepts`] then looks at a partial granule, and
-/// [`check_access`] runs upstream's full check of anything else.
+/// What the fast path of a `SIZE`-byte access learnt from the shadow byte of its address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FastPath {
+    /// The access is good: inside granules whose shadow is 0.
+    Good,
+    /// The access stays inside one granule, whose shadow byte is this non-zero value: a partial
+    /// granule (1..=7, the end of an object, a 4-byte stack variable or global) or a poisoned
+    /// one. [`partial_granule_accepts`] decides.
+    Partial(i8),
+    /// Anything else (crossing granules, no metadata, near the top of the address space):
+    /// [`check_access`] runs upstream's full check.
+    Undecided,
+}
+
+/// The fast path of the `SIZE`-byte access at `addr`, from the shadow byte of `addr` alone (two
+/// for `SIZE` 16).
 ///
 /// This is the common case of `check_region_inline()` with a constant size, taken out so that
-/// it is all that runs inline on every instrumented access: an access inside one granule (for
-/// 16 bytes, two whole ones) whose shadow is 0, at an address with metadata and far enough from
-/// the top of the address space not to wrap. Upstream reaches the same answer for such an
-/// access (a zero shadow byte makes its whole granule accessible). Its test of the shadow byte
-/// is against zero, which LLVM's static branch prediction takes as unlikely to hold; only with
-/// the partial granule left to another function does the good case fall through to the return
-/// (measured 1.7x slower on sequential 8-byte loads with the partial test inline). Only 1, 2,
-/// 4, 8 and 16 are valid sizes; others are never accepted.
+/// it is all that runs inline on every instrumented access. Upstream gives the same answer for a
+/// [`FastPath::Good`] access (a zero shadow byte makes its whole granule accessible) and decides
+/// a [`FastPath::Partial`] one from the granule's shadow byte as [`partial_granule_accepts`]
+/// does. The kernel hands the two other cases to other functions by tail calls: the test of the
+/// shadow byte is against zero, which LLVM's static branch prediction takes as unlikely to hold,
+/// so with the partial granule decided inline the good case would jump over it to the return
+/// (measured 1.7x slower on sequential 2- and 4-byte loads). Only 1, 2, 4, 8 and 16 are valid
+/// sizes; others are always [`FastPath::Undecided`].
 ///
 /// # Safety
 ///
 /// If `shadow.has_metadata(addr)`, the shadow byte of `addr` (and for `SIZE` 16, of
 /// `addr + 8`) must be readable when `addr + SIZE` does not wrap.
 #[inline(always)]
-pub unsafe fn fast_path_accepts<S: Shadow, const SIZE: usize>(shadow: &S, addr: usize) -> bool {
+pub unsafe fn fast_path<S: Shadow, const SIZE: usize>(shadow: &S, addr: usize) -> FastPath {
     // `addr + SIZE < addr` upstream: the access wraps.
     if addr > usize::MAX.wrapping_sub(SIZE) || !shadow.has_metadata(addr) {
-        return false;
+        return FastPath::Undecided;
     }
     let shadow_addr = shadow.mem_to_shadow(addr);
     match SIZE {
         1 | 2 | 4 | 8 => {
-            // The access stays inside the granule of `addr`, whose shadow byte is 0.
-            (addr & KASAN_GRANULE_MASK) <= KASAN_GRANULE_SIZE.wrapping_sub(SIZE)
+            if (addr & KASAN_GRANULE_MASK) > KASAN_GRANULE_SIZE.wrapping_sub(SIZE) {
+                // Crosses into the next granule.
+                return FastPath::Undecided;
+            }
             // SAFETY: `addr` has metadata and the access does not wrap, so the caller
             // guarantees that its shadow byte is readable.
-                && unsafe { shadow_addr.read() } == 0
+            match unsafe { read_shadow_s8(shadow, addr) } {
+                0 => FastPath::Good,
+                k => FastPath::Partial(k),
+            }
         }
         16 => {
-            // The access covers exactly two granules, whose shadow bytes are both 0. Two byte
-            // reads, as in `memory_is_poisoned_16()`, merge into one 16-bit load.
-            addr & KASAN_GRANULE_MASK == 0
+            // The access covers exactly two granules, whose shadow bytes must both be 0. Two
+            // byte reads, as in `memory_is_poisoned_16()`, merge into one 16-bit load.
             // SAFETY: As above, for the shadow bytes of `addr` and `addr + 8`, which are
             // consecutive.
-                && unsafe { u16::from_ne_bytes([shadow_addr.read(), shadow_addr.wrapping_add(1).read()]) } == 0
+            let both = unsafe {
+                u16::from_ne_bytes([shadow_addr.read(), shadow_addr.wrapping_add(1).read()])
+            };
+            if addr & KASAN_GRANULE_MASK == 0 && both == 0 {
+                FastPath::Good
+            } else {
+                FastPath::Undecided
+            }
         }
-        _ => false,
+        _ => FastPath::Undecided,
     }
 }
 
-/// Returns `true` only if the `SIZE`-byte access at `addr` is good and stays inside one
-/// granule: [`fast_path_accepts`] plus a partial granule (shadow byte `k` in 1..=7, its first
-/// `k` bytes accessible: the end of an object, a 4-byte stack variable). `false` means "not
-/// decided here": [`check_access`] runs upstream's full check.
-///
-/// Inside one granule, upstream's `memory_is_poisoned_1()` of the last byte decides, and so does
-/// this, so `granule_accepts() || check_access().is_ok()` equals `check_access().is_ok()`. For
-/// `SIZE` 16 this is [`fast_path_accepts`]: an aligned 16-byte access covers two whole
-/// granules, which any non-zero shadow byte makes bad.
-///
-/// # Safety
-///
-/// As for [`fast_path_accepts`].
+/// Whether the `SIZE`-byte access at `addr`, inside one granule whose shadow byte is `k`, is
+/// good: upstream's `memory_is_poisoned_1()` of its last byte. `k` in 1..=7 makes the first `k`
+/// bytes of the granule accessible, a negative `k` none. (For [`FastPath::Partial`].)
 #[inline(always)]
-pub unsafe fn granule_accepts<S: Shadow, const SIZE: usize>(shadow: &S, addr: usize) -> bool {
-    if SIZE == 16 {
-        // SAFETY: Guaranteed by the caller.
-        return unsafe { fast_path_accepts::<S, SIZE>(shadow, addr) };
-    }
-    if addr > usize::MAX.wrapping_sub(SIZE) || !shadow.has_metadata(addr) || SIZE > 8 {
-        return false;
-    }
+pub fn partial_granule_accepts<const SIZE: usize>(addr: usize, k: i8) -> bool {
     let last_offset = (addr & KASAN_GRANULE_MASK).wrapping_add(SIZE.wrapping_sub(1));
-    if last_offset >= KASAN_GRANULE_SIZE {
-        // Crosses into the next granule.
-        return false;
-    }
-    // SAFETY: `addr` has metadata and the access does not wrap, so the caller guarantees that
-    // its shadow byte is readable.
-    let k = unsafe { read_shadow_s8(shadow, addr) };
-    // `last_offset` is in 0..8, so the cast is exact.
-    k == 0 || (last_offset as i8) < k
+    // `last_offset` is in 0..8 for an access inside one granule; any other value is reported
+    // bad rather than truncated.
+    last_offset < KASAN_GRANULE_SIZE && (last_offset as i8) < k
 }
 
 /// Returns whether the byte at `addr` is accessible.

@@ -9,9 +9,9 @@
 //! `find_first_bad_addr()` with a granule-by-granule scan of the model.
 
 use rkasan::check::{
-    byte_accessible, check_access, check_range, fast_path_accepts, find_first_bad_addr,
-    granule_accepts, memory_is_poisoned, memory_is_poisoned_1, memory_is_poisoned_16,
-    memory_is_poisoned_2_4_8, memory_is_poisoned_n, BadAccess,
+    byte_accessible, check_access, check_range, fast_path, find_first_bad_addr, memory_is_poisoned,
+    memory_is_poisoned_1, memory_is_poisoned_16, memory_is_poisoned_2_4_8, memory_is_poisoned_n,
+    partial_granule_accepts, BadAccess, FastPath,
 };
 use rkasan::shadow::{
     poison, poison_last_granule, unpoison, Arena, PoisonError, Shadow, KASAN_ALLOCA_LEFT,
@@ -170,8 +170,8 @@ fn check_against_model(arena: &Arena<'_>, model: &Model, addr: usize, size: usiz
 
 /// One constant-size access, as `__asan_load<N>()` checks it: the inline fast path accepts
 /// exactly the accesses inside granules whose shadow is 0 (one, or two whole ones for 16
-/// bytes), the granule check also the good ones inside one partial granule, and the exact check
-/// agrees with the model.
+/// bytes), hands on exactly those inside one granule with non-zero shadow, where the partial
+/// granule check agrees with the model, and the exact check agrees with the model.
 fn check_constant_size<const N: usize>(arena: &Arena<'_>, model: &Model, addr: usize) {
     if arena.end() - addr < N {
         return;
@@ -179,31 +179,32 @@ fn check_constant_size<const N: usize>(arena: &Arena<'_>, model: &Model, addr: u
     let bad = model.is_bad(addr, N);
     let g = (addr - arena.start()) / G;
     let offset = (addr - arena.start()) % G;
-    let expect_fast = if N == 16 {
-        offset == 0 && model.shadow[g] == 0 && model.shadow[g + 1] == 0
+    let expect = if N == 16 {
+        if offset == 0 && model.shadow[g] == 0 && model.shadow[g + 1] == 0 {
+            FastPath::Good
+        } else {
+            FastPath::Undecided
+        }
+    } else if offset + N > G {
+        FastPath::Undecided
+    } else if model.shadow[g] == 0 {
+        FastPath::Good
     } else {
-        offset + N <= G && model.shadow[g] == 0
-    };
-    let expect_granule = if N == 16 {
-        expect_fast
-    } else {
-        offset + N <= G && !bad
+        FastPath::Partial(model.shadow[g] as i8)
     };
     // SAFETY: the access is inside the arena.
     unsafe {
-        let fast = fast_path_accepts::<_, N>(arena, addr);
+        let fast = fast_path::<_, N>(arena, addr);
         assert_eq!(
-            fast, expect_fast,
+            fast, expect,
             "fast path of {N} bytes at {offset} on shadow {:02x?}",
             model.shadow
         );
-        assert!(!(fast && bad), "the fast path accepted a bad access");
-        assert_eq!(
-            granule_accepts::<_, N>(arena, addr),
-            expect_granule,
-            "granule check of {N} bytes at {offset} on shadow {:02x?}",
-            model.shadow
-        );
+        match fast {
+            FastPath::Good => assert!(!bad, "the fast path accepted a bad access"),
+            FastPath::Partial(k) => assert_eq!(partial_granule_accepts::<N>(addr, k), !bad),
+            FastPath::Undecided => {}
+        }
         assert_eq!(check_access::<_, N>(arena, addr).is_err(), bad);
         assert_eq!(memory_is_poisoned::<_, N>(arena, addr), bad);
     }
@@ -403,8 +404,7 @@ fn wrapping_ranges_are_overflow() {
             let wraps = addr.checked_add(N).is_none();
             // SAFETY: outside the arena, nothing is read.
             unsafe {
-                assert!(!fast_path_accepts::<_, N>(arena, addr));
-                assert!(!granule_accepts::<_, N>(arena, addr));
+                assert_eq!(fast_path::<_, N>(arena, addr), FastPath::Undecided);
                 let expect = if wraps {
                     BadAccess::Overflow
                 } else {
@@ -446,7 +446,7 @@ fn addresses_without_shadow() {
         }
         // SAFETY: as above.
         unsafe {
-            assert!(!fast_path_accepts::<_, 8>(&arena, addr));
+            assert_eq!(fast_path::<_, 8>(&arena, addr), FastPath::Undecided);
             assert_eq!(
                 check_access::<_, 8>(&arena, addr),
                 Err(BadAccess::NoMetadata)

@@ -64,9 +64,11 @@ macro_rules! load_store {
         #[no_mangle]
         pub unsafe extern "C" fn $name(addr: usize) -> bool {
             unsafe {
-                fast_path_accepts::<_, $size>(&K, addr)
-                    || granule_accepts::<_, $size>(&K, addr)
-                    || check_access::<_, $size>(&K, addr).is_ok()
+                match fast_path::<_, $size>(&K, addr) {
+                    FastPath::Good => true,
+                    FastPath::Partial(k) if partial_granule_accepts::<$size>(addr, k) => true,
+                    _ => check_access::<_, $size>(&K, addr).is_ok(),
+                }
             }
         }
     )*};

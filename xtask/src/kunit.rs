@@ -625,11 +625,11 @@ const RUST_ENTRIES: [(&str, u32); 10] = [
 ];
 
 /// The gate on the Rust `__asan_load<N>()` / `__asan_store<N>()` entries in `llvm-objdump -d -r`
-/// output of the runtime object. An entry's fast path hands what it cannot settle to
-/// `rkasan_<kind><N>_granule`, which hands what it cannot settle to C's `rkasan_<kind><N>_caller`,
-/// whose `_RET_IP_` must be the instrumented caller a report names. So each entry and each
-/// granule function must leave the stack alone (no call, push or `%rsp` operand) and reach its
-/// successor only by jumps. LLVM folds an entry and its identical `_noabort` twin into one body
+/// output of the runtime object. An entry's fast path hands a partial granule to
+/// `rkasan_<kind><N>_granule` and anything else to C's `rkasan_<kind><N>_caller`, as the granule
+/// step does what it cannot settle; the `_RET_IP_` of the C function must be the instrumented
+/// caller a report names. So each entry and each granule function must leave the stack alone
+/// (no call, push or `%rsp` operand) and reach the next steps only by jumps. LLVM folds an entry and its identical `_noabort` twin into one body
 /// under one of the two names, so each pair needs one. Returns how many bodies were checked: 0
 /// when the object defines no entry (C entries under ARCH_DEFER_KASAN, or the tag modes).
 pub fn check_entry_tail_calls(disasm: &str) -> std::result::Result<usize, String> {
@@ -685,10 +685,14 @@ pub fn check_entry_tail_calls(disasm: &str) -> std::result::Result<usize, String
         let Some((kind, size, granule)) = role_of(name) else {
             continue;
         };
-        let next = if granule {
-            format!("rkasan_{kind}{size}_caller")
+        let caller = format!("rkasan_{kind}{size}_caller");
+        // The step each body must jump to, and every step it may reach.
+        // A 16-byte access has no partial-granule step: its entry goes to C directly.
+        let (next, steps) = if granule || size == 16 {
+            (caller.clone(), vec![caller])
         } else {
-            format!("rkasan_{kind}{size}_granule")
+            let granule = format!("rkasan_{kind}{size}_granule");
+            (granule.clone(), vec![granule, caller])
         };
         let insns: Vec<(usize, &str)> = body
             .iter()
@@ -703,23 +707,25 @@ pub fn check_entry_tail_calls(disasm: &str) -> std::result::Result<usize, String
                 "{name} is not frameless (`{bad}`): _RET_IP_ would not name its caller"
             ));
         }
-        let reaches_next = |i: usize| {
+        let reaches = |i: usize, step: &str| {
             body.get(i + 1)
-                .is_some_and(|r| r.contains("R_X86_64_PLT32") && r.contains(&next))
+                .is_some_and(|r| r.contains("R_X86_64_PLT32") && r.contains(step))
         };
         if !insns
             .iter()
-            .any(|&(i, insn)| insn.starts_with('j') && reaches_next(i))
+            .any(|&(i, insn)| insn.starts_with('j') && reaches(i, &next))
         {
             return Err(format!("{name} does not jump to {next}"));
         }
-        if let Some((_, bad)) = insns
-            .iter()
-            .find(|&&(i, insn)| reaches_next(i) && !insn.starts_with('j'))
-        {
-            return Err(format!(
-                "{name} reaches {next} other than by a jump (`{bad}`)"
-            ));
+        for step in &steps {
+            if let Some((_, bad)) = insns
+                .iter()
+                .find(|&&(i, insn)| reaches(i, step) && !insn.starts_with('j'))
+            {
+                return Err(format!(
+                    "{name} reaches {step} other than by a jump (`{bad}`)"
+                ));
+            }
         }
     }
     Ok(bodies.len())
@@ -788,9 +794,10 @@ mod tests {
     fn all_entries(body_of: impl Fn(&str, u32) -> String) -> String {
         let mut out = String::from("rkasan.o:\tfile format elf64-x86-64\n");
         for (kind, size) in RUST_ENTRIES {
+            let next = if size == 16 { "caller" } else { "granule" };
             out += &entry_disasm(
                 &format!("__asan_{kind}{size}_noabort"),
-                &format!("rkasan_{kind}{size}_granule"),
+                &format!("rkasan_{kind}{size}_{next}"),
                 &body_of(kind, size),
             );
             out += &entry_disasm(

@@ -9,9 +9,9 @@
 //! These run on every instrumented access: no panics, wrapping arithmetic only, and nothing
 //! instrumented is called except `kasan_report()`, which only runs on a bad access.
 
-use crate::check;
+use crate::check::{self, FastPath};
 use crate::kernel_shadow::KernelShadow;
-use crate::shadow::{self, KASAN_ALLOCA_LEFT, KASAN_ALLOCA_RIGHT, KASAN_GLOBAL_REDZONE};
+use crate::shadow::{self, Shadow, KASAN_ALLOCA_LEFT, KASAN_ALLOCA_RIGHT, KASAN_GLOBAL_REDZONE};
 use core::ffi::c_void;
 use kernel::ffi::c_ulong;
 
@@ -75,10 +75,11 @@ fn check_access_slow<const SIZE: usize>(addr: usize, write: bool, ret_ip: c_ulon
 /// calls `rkasan_load<N>(addr, ret_ip)`, defined here. Otherwise `kasan_enabled()` is constant
 /// true and the entries themselves are defined here, with their `_noabort` twins (which the
 /// compiler calls): a C entry in front would add a jump, measurably, to every instrumented
-/// access. An access their fast path cannot settle goes, by tail calls, to
-/// `rkasan_load<N>_granule(addr)` (a partial granule), then to C's `rkasan_load<N>_caller(addr)`:
-/// entered by jumps only, that function's `_RET_IP_` is still the instrumented caller, and it
-/// passes it to `rkasan_load<N>_slow(addr, ret_ip)`, upstream's full check, defined here.
+/// access. An access their fast path cannot settle goes by a tail call to
+/// `rkasan_load<N>_granule(addr)` if it lies inside one granule of non-zero shadow, and
+/// from there, or directly for anything else, to C's `rkasan_load<N>_caller(addr)`: entered by
+/// jumps only, that function's `_RET_IP_` is still the instrumented caller, and it passes it to
+/// `rkasan_load<N>_slow(addr, ret_ip)`, upstream's full check, defined here.
 macro_rules! define_load_store {
     ($size:literal, $kind:literal, $write:literal,
      $deferred:ident, $entry:ident, $noabort:ident, $granule:ident, $caller:ident, $slow:ident) => {
@@ -89,9 +90,10 @@ macro_rules! define_load_store {
             let addr = addr as usize;
             // SAFETY: `KernelShadow` maps every address to its shadow, which is mapped whenever
             // KASAN is enabled, as the C caller checked.
-            let good = unsafe {
-                check::fast_path_accepts::<_, $size>(&KernelShadow, addr)
-                    || check::granule_accepts::<_, $size>(&KernelShadow, addr)
+            let good = match unsafe { check::fast_path::<_, $size>(&KernelShadow, addr) } {
+                FastPath::Good => true,
+                FastPath::Partial(k) => check::partial_granule_accepts::<$size>(addr, k),
+                FastPath::Undecided => false,
             };
             if !good {
                 check_access_slow::<$size>(addr, $write, ret_ip);
@@ -109,9 +111,15 @@ macro_rules! define_load_store {
         pub extern "C" fn $entry(addr: *const c_void) {
             // SAFETY: `KernelShadow` maps every address to its shadow, which is mapped from
             // before any instrumented code runs (`kasan_enabled()` is constant true).
-            if !unsafe { check::fast_path_accepts::<_, $size>(&KernelShadow, addr as usize) } {
-                // In tail position: see the macro's comment.
-                $granule(addr);
+            match unsafe { check::fast_path::<_, $size>(&KernelShadow, addr as usize) } {
+                FastPath::Good => {}
+                // Tail calls, see the macro's comment. `$granule` reads the shadow byte again:
+                // passing `k` would need a register move before the branch, which LLVM puts
+                // after it, on the good path's way to the return.
+                // SAFETY: The access lies inside one granule that has shadow.
+                FastPath::Partial(_) => unsafe { $granule(addr) },
+                // SAFETY: Any address may be passed.
+                FastPath::Undecided => unsafe { $caller(addr) },
             }
         }
 
@@ -120,21 +128,31 @@ macro_rules! define_load_store {
         #[no_mangle]
         pub extern "C" fn $noabort(addr: *const c_void) {
             // SAFETY: As above.
-            if !unsafe { check::fast_path_accepts::<_, $size>(&KernelShadow, addr as usize) } {
-                $granule(addr);
+            match unsafe { check::fast_path::<_, $size>(&KernelShadow, addr as usize) } {
+                FastPath::Good => {}
+                // SAFETY: As above.
+                FastPath::Partial(_) => unsafe { $granule(addr) },
+                // SAFETY: As above.
+                FastPath::Undecided => unsafe { $caller(addr) },
             }
         }
 
         #[cfg(not(CONFIG_ARCH_DEFER_KASAN))]
-        #[doc = concat!("The check of a ", $kind, " at `addr` that the entry's fast path left.")]
+        #[doc = concat!("The check of a ", $kind, " at `addr` inside one partial granule.")]
+        ///
+        /// # Safety
+        ///
+        /// The access lies inside one granule that has shadow, as for [`FastPath::Partial`].
         #[no_mangle]
         #[inline(never)]
-        pub extern "C" fn $granule(addr: *const c_void) {
-            // SAFETY: As above.
-            if !unsafe { check::granule_accepts::<_, $size>(&KernelShadow, addr as usize) } {
+        pub unsafe extern "C" fn $granule(addr: *const c_void) {
+            let addr = addr as usize;
+            // SAFETY: The shadow of `addr` is mapped, per the function's contract.
+            let k = unsafe { KernelShadow.mem_to_shadow(addr).read() } as i8;
+            if !check::partial_granule_accepts::<$size>(addr, k) {
                 // SAFETY: Any address may be passed. In tail position, so `_RET_IP_` in the
                 // callee is the entry's caller (checked by the lab in the object code).
-                unsafe { $caller(addr) }
+                unsafe { $caller(addr as *const c_void) }
             }
         }
 
