@@ -360,8 +360,11 @@ pub enum FastPath {
 /// `addr + 8`) must be readable when `addr + SIZE` does not wrap.
 #[inline(always)]
 pub unsafe fn fast_path<S: Shadow, const SIZE: usize>(shadow: &S, addr: usize) -> FastPath {
-    // `addr + SIZE < addr` upstream: the access wraps.
-    if addr > usize::MAX.wrapping_sub(SIZE) || !shadow.has_metadata(addr) {
+    // The last 16 bytes of the address space, where `addr + SIZE < addr` upstream (the access
+    // wraps) for any `SIZE`, go to the exact check. One bound for all sizes: with `SIZE` 1 the
+    // exact bound is `addr == usize::MAX`, a constant LLVM then passes on to the tail call,
+    // which costs the good path a jump.
+    if addr > usize::MAX - 16 || !shadow.has_metadata(addr) {
         return FastPath::Undecided;
     }
     let shadow_addr = shadow.mem_to_shadow(addr);
