@@ -637,9 +637,11 @@ pub fn bench(tree: &Tree, mode: Mode, rounds: usize, jobs: usize) -> Result<bool
          the KASAN test suite, CONFIG_KASAN_{}, plus CONFIG_KASAN_RUST_BENCH): KASAN off, KASAN \
          with the C runtime, KASAN with the Rust runtime (every KASAN_RUST_* option on). \
          {rounds} interleaved rounds (off, C, Rust; C, Rust, off; Rust, off, C; ...); an ns \
-         figure is the median over the rounds of the suite's median of 9 samples of at least 2 \
-         ms each, Rust/C the median over the rounds of that round's Rust/C (paired, so that a \
-         slow spell of the machine, which shifts both kernels of a round, cancels). Command \
+         figure is the median over the rounds of the suite's median of 9 samples (of at least 2 \
+         ms each; of 2048 pairs each for the slab cases, so that every kernel puts the same \
+         objects through the quarantine), Rust/C the median over the rounds of that round's \
+         Rust/C (paired, so that a slow spell of the machine, which shifts both kernels of a \
+         round, cancels). Command \
          line: `{}`. The report case silences the console while it runs (printk still formats \
          and stores each report). ns per op; Rust/C above 1 means the Rust runtime is \
          slower.\n\n{}",
