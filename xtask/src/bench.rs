@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::hotpath;
 use crate::kunit::{self, Arch, Config};
 use crate::setup;
 use crate::tree::Tree;
@@ -577,6 +578,13 @@ pub fn bench(tree: &Tree, mode: Mode, rounds: usize, jobs: usize) -> Result<bool
         bins.push((kernel, build(tree, kernel, mode, &path, &run_dir, jobs)?));
     }
 
+    // The instructions of each outline check in both runtimes, next to the figures.
+    let bin_of = |k: Kernel| bins.iter().find(|(b, _)| *b == k).map(|(_, p)| p.clone());
+    if let (Mode::Outline, Some(c), Some(rust)) = (mode, bin_of(Kernel::C), bin_of(Kernel::Rust)) {
+        let md = hotpath::report(&hotpath::lister(&c), &hotpath::lister(&rust))?;
+        util::write(&run_dir.join("hotpath.md"), &md)?;
+    }
+
     let mut samples: Samples = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     let mut ok = true;
@@ -670,6 +678,10 @@ pub fn bench(tree: &Tree, mode: Mode, rounds: usize, jobs: usize) -> Result<bool
         }
     }
     // The latest run is bench.*; each mode's also stays in its own directory.
+    if run_dir.join("hotpath.md").is_file() {
+        fs::copy(run_dir.join("hotpath.md"), out.join("hotpath.md"))
+            .context("cannot copy hotpath.md")?;
+    }
     for name in ["bench.md", "bench.json", "bench.png"] {
         if out.join(name).is_file() {
             fs::copy(out.join(name), run_dir.join(name))

@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod cli;
 pub mod e2e;
+pub mod hotpath;
 pub mod kunit;
 pub mod matrix;
 pub mod results;

@@ -14,6 +14,7 @@
 #include <linux/export.h>
 #include <linux/init.h>
 #include <linux/kallsyms.h>
+#include <linux/log2.h>
 #include <linux/kasan.h>
 #include <linux/kernel.h>
 #include <linux/printk.h>
@@ -128,7 +129,7 @@ unsigned long rkasan_test_slow_ip;
 EXPORT_SYMBOL_IF_KUNIT(rkasan_test_slow_ip);
 #define RECORD_SLOW_IP(ip) WRITE_ONCE(rkasan_test_slow_ip, ip)
 #else
-#define RECORD_SLOW_IP(ip) do { } while (0)
+#define RECORD_SLOW_IP(ip) ((void)(ip))
 #endif
 
 #define DEFINE_ASAN_LOAD_STORE(size)					\
@@ -323,28 +324,19 @@ static noinline void rkasan_test_call(void (*check)(void *), void *p)
  */
 int rkasan_test_slow_path_caller(void *p, size_t size, bool write)
 {
+	static void (*const checks[][2])(void *) = {
+		{ __asan_load1_noabort, __asan_store1_noabort },
+		{ __asan_load2_noabort, __asan_store2_noabort },
+		{ __asan_load4_noabort, __asan_store4_noabort },
+		{ __asan_load8_noabort, __asan_store8_noabort },
+		{ __asan_load16_noabort, __asan_store16_noabort },
+	};
 	unsigned long ip, symsize, offset;
 	void (*check)(void *);
 
-	switch (size) {
-	case 1:
-		check = write ? __asan_store1_noabort : __asan_load1_noabort;
-		break;
-	case 2:
-		check = write ? __asan_store2_noabort : __asan_load2_noabort;
-		break;
-	case 4:
-		check = write ? __asan_store4_noabort : __asan_load4_noabort;
-		break;
-	case 8:
-		check = write ? __asan_store8_noabort : __asan_load8_noabort;
-		break;
-	case 16:
-		check = write ? __asan_store16_noabort : __asan_load16_noabort;
-		break;
-	default:
+	if (!is_power_of_2(size) || size > 16)
 		return -EINVAL;
-	}
+	check = checks[ilog2(size)][write];
 	WRITE_ONCE(rkasan_test_slow_ip, 0);
 	rkasan_test_call(check, p);
 	ip = READ_ONCE(rkasan_test_slow_ip);

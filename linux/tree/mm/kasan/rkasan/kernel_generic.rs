@@ -69,6 +69,29 @@ fn check_access_slow<const SIZE: usize>(addr: usize, write: bool, ret_ip: c_ulon
     }
 }
 
+/// The body of the Rust `__asan_<kind><SIZE>()` entries: the fast path, then a tail call to
+/// `granule` for a partial granule or to `caller` for anything else (see [`define_load_store`]).
+/// Always inlined, so that both calls are direct jumps.
+#[cfg(not(CONFIG_ARCH_DEFER_KASAN))]
+#[inline(always)]
+fn entry_check<const SIZE: usize>(
+    addr: *const c_void,
+    granule: unsafe extern "C" fn(*const c_void),
+    caller: unsafe extern "C" fn(*const c_void),
+) {
+    // SAFETY: `KernelShadow` maps every address to its shadow, which is mapped from before any
+    // instrumented code runs (`kasan_enabled()` is constant true).
+    match unsafe { check::fast_path::<_, SIZE>(&KernelShadow, addr as usize) } {
+        FastPath::Good => {}
+        // `granule` reads the shadow byte again: passing it would need a register move before
+        // the branch, which LLVM puts after it, on the good path's way to the return.
+        // SAFETY: The access lies inside one granule that has shadow.
+        FastPath::Partial(_) => unsafe { granule(addr) },
+        // SAFETY: Any address may be passed.
+        FastPath::Undecided => unsafe { caller(addr) },
+    }
+}
+
 /// Defines the checks of `__asan_load<N>()` and `__asan_store<N>()`.
 ///
 /// Under `ARCH_DEFER_KASAN`, `kasan_enabled()` is a static key: the C entry layer tests it and
@@ -109,32 +132,14 @@ macro_rules! define_load_store {
         #[doc = concat!("`__asan_", $kind, stringify!($size), "()`: checks a ", $kind, ".")]
         #[no_mangle]
         pub extern "C" fn $entry(addr: *const c_void) {
-            // SAFETY: `KernelShadow` maps every address to its shadow, which is mapped from
-            // before any instrumented code runs (`kasan_enabled()` is constant true).
-            match unsafe { check::fast_path::<_, $size>(&KernelShadow, addr as usize) } {
-                FastPath::Good => {}
-                // Tail calls, see the macro's comment. `$granule` reads the shadow byte again:
-                // passing `k` would need a register move before the branch, which LLVM puts
-                // after it, on the good path's way to the return.
-                // SAFETY: The access lies inside one granule that has shadow.
-                FastPath::Partial(_) => unsafe { $granule(addr) },
-                // SAFETY: Any address may be passed.
-                FastPath::Undecided => unsafe { $caller(addr) },
-            }
+            entry_check::<$size>(addr, $granule, $caller);
         }
 
         #[cfg(not(CONFIG_ARCH_DEFER_KASAN))]
         #[doc = concat!("`__asan_", $kind, stringify!($size), "_noabort()`: the same check.")]
         #[no_mangle]
         pub extern "C" fn $noabort(addr: *const c_void) {
-            // SAFETY: As above.
-            match unsafe { check::fast_path::<_, $size>(&KernelShadow, addr as usize) } {
-                FastPath::Good => {}
-                // SAFETY: As above.
-                FastPath::Partial(_) => unsafe { $granule(addr) },
-                // SAFETY: As above.
-                FastPath::Undecided => unsafe { $caller(addr) },
-            }
+            entry_check::<$size>(addr, $granule, $caller);
         }
 
         #[cfg(not(CONFIG_ARCH_DEFER_KASAN))]
