@@ -21,6 +21,7 @@ use serde::Serialize;
 
 use crate::hotpath;
 use crate::kunit::{self, Arch, Config};
+use crate::replay;
 use crate::setup;
 use crate::tree::Tree;
 use crate::util::{self, bail, Context, Result, Step};
@@ -638,6 +639,24 @@ pub fn bench(tree: &Tree, mode: Mode, rounds: usize, jobs: usize) -> Result<bool
     }
     step.done();
 
+    // The access and mem cases once more, outside UML: the same code, less noise.
+    let step = Step::start(
+        format!("replay: access and mem cases outside UML, {rounds} interleaved rounds"),
+        Some("xtask/replay/replay.c"),
+    );
+    let (replayed, replay_order) = replay::run(&bins, rounds, &run_dir)?;
+    let replay_md = format!(
+        "# rkasan bench replayed outside UML, {mode} mode\n\n\
+         `xtask/replay/replay.c` maps each kernel binary at its link address and calls its own \
+         `bench_access()`, `bench_memset()` and `bench_memcpy()`: the kernel's machine code, \
+         KASAN runtime included, without UML's timer signals and page faults. A figure is the \
+         median over {rounds} interleaved rounds of the fastest of 7 samples; Rust/C is paired \
+         by round as in bench.md.\n\n{}",
+        table(&rows(&replayed, &replay_order, mode))
+    );
+    util::write(&run_dir.join("replay.md"), &replay_md)?;
+    step.done();
+
     let rows = rows(&samples, &order, mode);
     let md = format!(
         "# rkasan bench, {mode} mode\n\n\
@@ -678,9 +697,12 @@ pub fn bench(tree: &Tree, mode: Mode, rounds: usize, jobs: usize) -> Result<bool
         }
     }
     // The latest run is bench.*; each mode's also stays in its own directory.
-    if run_dir.join("hotpath.md").is_file() {
-        fs::copy(run_dir.join("hotpath.md"), out.join("hotpath.md"))
-            .context("cannot copy hotpath.md")?;
+    for name in ["hotpath.md", "replay.md"] {
+        if run_dir.join(name).is_file() {
+            fs::copy(run_dir.join(name), out.join(name)).context(format!("cannot copy {name}"))?;
+        } else {
+            let _ = fs::remove_file(out.join(name));
+        }
     }
     for name in ["bench.md", "bench.json", "bench.png"] {
         if out.join(name).is_file() {
@@ -694,7 +716,8 @@ pub fn bench(tree: &Tree, mode: Mode, rounds: usize, jobs: usize) -> Result<bool
     );
     print!("{}", table(&rows));
     println!(
-        "results: {}/bench.md, bench.json, bench.png (also in {1}); consoles in {1}",
+        "results: {}/bench.md, bench.json, bench.png, replay.md, hotpath.md (outline) (also in \
+         {1}); consoles in {1}",
         out.display(),
         run_dir.display()
     );

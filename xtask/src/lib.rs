@@ -10,6 +10,7 @@ pub mod e2e;
 pub mod hotpath;
 pub mod kunit;
 pub mod matrix;
+pub mod replay;
 pub mod results;
 pub mod series;
 pub mod setup;
