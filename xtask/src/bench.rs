@@ -276,6 +276,35 @@ impl Row {
 /// (NaN if that round's console lacks it).
 pub type Samples = BTreeMap<Kernel, BTreeMap<String, Vec<f64>>>;
 
+/// The items in the order round `round` (from 1) runs them: each round starts with the next
+/// one, so that no kernel always runs first or last.
+pub fn round_order<T: Clone>(items: &[T], round: usize) -> Vec<T> {
+    let mut order = items.to_vec();
+    if !items.is_empty() {
+        order.rotate_left((round - 1) % items.len());
+    }
+    order
+}
+
+/// Records `v`, round `round`'s (from 1) figure of case `name` with `kernel`, and the case's
+/// first appearance in `order`. A figure a round lost is NaN, so the index stays the round and
+/// rounds stay paired.
+pub fn record(
+    samples: &mut Samples,
+    order: &mut Vec<String>,
+    kernel: Kernel,
+    round: usize,
+    name: String,
+    v: f64,
+) {
+    if !order.contains(&name) {
+        order.push(name.clone());
+    }
+    let values = samples.entry(kernel).or_default().entry(name).or_default();
+    values.resize(round - 1, f64::NAN);
+    values.push(v);
+}
+
 /// The rows, in the order the cases first appear in `order`.
 pub fn rows(samples: &Samples, order: &[String], mode: Mode) -> Vec<Row> {
     let get = |k: Kernel, name: &str| -> Vec<f64> {
@@ -594,10 +623,7 @@ pub fn bench(tree: &Tree, mode: Mode, rounds: usize, jobs: usize) -> Result<bool
         Some(&format!("consoles: {}/round*-*.log", run_dir.display())),
     );
     for round in 1..=rounds {
-        // Each round starts with the next kernel, so that none always runs first or last.
-        let mut this_round = bins.clone();
-        this_round.rotate_left((round - 1) % bins.len());
-        for (kernel, bin) in &this_round {
+        for (kernel, bin) in &round_order(&bins, round) {
             let log = run_dir.join(format!("round{round}-{}.log", kernel.name()));
             let console = run_kernel(bin, &log)?;
             let figures = parse_console(&console);
@@ -626,13 +652,7 @@ pub fn bench(tree: &Tree, mode: Mode, rounds: usize, jobs: usize) -> Result<bool
                 );
             }
             for (name, v) in figures {
-                if !order.contains(&name) {
-                    order.push(name.clone());
-                }
-                let values = samples.entry(*kernel).or_default().entry(name).or_default();
-                // Index = round: a figure a round lost is NaN, so rounds stay paired.
-                values.resize(round - 1, f64::NAN);
-                values.push(v);
+                record(&mut samples, &mut order, *kernel, round, name, v);
             }
         }
         eprintln!("    round {round} of {rounds} done");
@@ -812,6 +832,23 @@ ok 1 rkasan_bench
         assert_eq!(median(&[5.0, 1.0, 3.0]), Some(3.0));
         assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
         assert_eq!(median(&[f64::NAN, 2.0]), Some(2.0));
+    }
+
+    #[test]
+    fn rounds_rotate_and_stay_paired() {
+        assert_eq!(round_order(&[1, 2, 3], 1), vec![1, 2, 3]);
+        assert_eq!(round_order(&[1, 2, 3], 2), vec![2, 3, 1]);
+        assert_eq!(round_order(&[1, 2, 3], 4), vec![1, 2, 3]);
+        assert!(round_order::<u8>(&[], 3).is_empty());
+        let (mut samples, mut order) = (Samples::new(), Vec::new());
+        record(&mut samples, &mut order, Kernel::C, 1, "a".into(), 1.0);
+        record(&mut samples, &mut order, Kernel::C, 3, "a".into(), 3.0);
+        record(&mut samples, &mut order, Kernel::Rust, 2, "b".into(), 2.0);
+        assert_eq!(order, ["a", "b"]);
+        let a = &samples[&Kernel::C]["a"];
+        assert_eq!((a.len(), a[0], a[2]), (3, 1.0, 3.0));
+        assert!(a[1].is_nan());
+        assert!(samples[&Kernel::Rust]["b"][0].is_nan());
     }
 
     #[test]
