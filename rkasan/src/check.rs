@@ -301,8 +301,8 @@ pub unsafe fn check_range<S: Shadow>(
 /// `__asan_load<SIZE>()` and `__asan_store<SIZE>()`.
 ///
 /// Follows `check_region_inline()` in mm/kasan/generic.c with a constant size, which picks the
-/// per-size `memory_is_poisoned_*()`. The kernel calls this only when [`fast_path_accepts`]
-/// did not accept the access.
+/// per-size `memory_is_poisoned_*()`. The kernel calls this only for an access that
+/// [`fast_path`] and [`partial_granule_accepts`] did not accept.
 ///
 /// # Errors
 ///

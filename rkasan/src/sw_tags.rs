@@ -12,7 +12,8 @@
 //! Every [`SW_TAGS_GRANULE_SIZE`] (16) bytes of memory have one shadow byte: the memory tag. A
 //! pointer may access a granule when its top byte (the pointer tag, see [`crate::tags`]) equals
 //! the memory tag, or when it is [`KASAN_TAG_KERNEL`] (0xFF), which matches everything. Freed
-//! memory and redzones carry [`KASAN_TAG_INVALID`] (0xFE), which no allocation is ever given.
+//! memory and redzones carry [`KASAN_TAG_INVALID`](crate::tags::KASAN_TAG_INVALID) (0xFE),
+//! which no allocation is ever given.
 //!
 //! Shadow memory is reached through [`Shadow`] as in generic mode; here
 //! [`Shadow::mem_to_shadow`] is `(untagged_addr >> 4) + KASAN_SHADOW_OFFSET` and every address

@@ -55,10 +55,11 @@ pub extern "C" fn rkasan_check_range(
 }
 
 /// The out-of-line part of `__asan_load<SIZE>()` / `__asan_store<SIZE>()`: upstream's exact
-/// check of an access that [`check::fast_path_accepts`] did not settle, and its report.
+/// check of an access that [`check::fast_path`] and [`check::partial_granule_accepts`] did not
+/// settle, and its report.
 ///
-/// Cold and never inlined, so that the caller's fast path is a straight line ending in a tail
-/// call here (upstream gets that layout from `unlikely()`).
+/// Cold and never inlined: reached from `rkasan_<kind><N>_slow()` (behind C's `_RET_IP_` taker)
+/// or, under `ARCH_DEFER_KASAN`, by a tail call from `rkasan_<kind><N>()`.
 #[cold]
 #[inline(never)]
 fn check_access_slow<const SIZE: usize>(addr: usize, write: bool, ret_ip: c_ulong) {
@@ -70,7 +71,7 @@ fn check_access_slow<const SIZE: usize>(addr: usize, write: bool, ret_ip: c_ulon
 }
 
 /// The body of the Rust `__asan_<kind><SIZE>()` entries: the fast path, then a tail call to
-/// `granule` for a partial granule or to `caller` for anything else (see [`define_load_store`]).
+/// `granule` for a partial granule or to `caller` for anything else (see `define_load_store!`).
 /// Always inlined, so that both calls are direct jumps.
 #[cfg(not(CONFIG_ARCH_DEFER_KASAN))]
 #[inline(always)]
