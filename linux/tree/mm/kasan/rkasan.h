@@ -85,7 +85,6 @@ int rkasan_report_symbol(char *buf, unsigned long ip);
 bool rkasan_is_poisoned(const void *addr, size_t size);
 size_t rkasan_bug_type(const void *addr, size_t size, char *buf, size_t len);
 bool rkasan_test_kasan_enabled(void);
-extern unsigned long rkasan_test_slow_ip;
 int rkasan_test_slow_path_caller(void *p, size_t size, bool write);
 unsigned long rkasan_task_size(void);
 

@@ -14,9 +14,9 @@
 #include <linux/export.h>
 #include <linux/init.h>
 #include <linux/kallsyms.h>
-#include <linux/log2.h>
 #include <linux/kasan.h>
 #include <linux/kernel.h>
+#include <linux/log2.h>
 #include <linux/printk.h>
 #include <linux/sched.h>
 #include <linux/string.h>
@@ -125,9 +125,18 @@ void kasan_unpoison(const void *addr, size_t size, bool init)
  * calls in the object code, and the rkasan KUnit suite checks the address.
  */
 #if IS_ENABLED(CONFIG_KASAN_RUST_KUNIT_TEST)
-unsigned long rkasan_test_slow_ip;
-EXPORT_SYMBOL_IF_KUNIT(rkasan_test_slow_ip);
-#define RECORD_SLOW_IP(ip) WRITE_ONCE(rkasan_test_slow_ip, ip)
+/*
+ * The _RET_IP_ the slow path saw, recorded only for the task the KUnit case
+ * names: other CPUs' slow paths neither write this cache line nor race with
+ * the case.
+ */
+static struct task_struct *rkasan_test_task;
+static unsigned long rkasan_test_slow_ip;
+#define RECORD_SLOW_IP(ip)						\
+	do {								\
+		if (unlikely(READ_ONCE(rkasan_test_task) == current))	\
+			WRITE_ONCE(rkasan_test_slow_ip, ip);		\
+	} while (0)
 #else
 #define RECORD_SLOW_IP(ip) ((void)(ip))
 #endif
@@ -338,7 +347,9 @@ int rkasan_test_slow_path_caller(void *p, size_t size, bool write)
 		return -EINVAL;
 	check = checks[ilog2(size)][write];
 	WRITE_ONCE(rkasan_test_slow_ip, 0);
+	WRITE_ONCE(rkasan_test_task, current);
 	rkasan_test_call(check, p);
+	WRITE_ONCE(rkasan_test_task, NULL);
 	ip = READ_ONCE(rkasan_test_slow_ip);
 	if (!ip)
 		return -ENOENT;
