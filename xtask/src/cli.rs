@@ -34,6 +34,8 @@ options:
                        under QEMU), hw-tags-async, hw-tags-off (the hw-tags kernel booted with
                        kasan.mode=async or kasan=off, running the suite rkasan)
   --runtime NAME       kunit: rust (default) or c
+  --off OPTION         kunit: a Rust build with this KASAN_RUST_* component of the config's
+                       KASAN mode off (that part stays C), e.g. --off KASAN_RUST_SHADOW
   --filter GLOB        kunit, matrix: run only the suites/cases matching GLOB (kunit.py's
                        filter_glob, e.g. kasan or kasan.kmalloc*)
   --no-apply           kunit, matrix, e2e, bench: build the tree as it is (skip setup,
@@ -81,6 +83,8 @@ pub struct Cli {
     pub config: Config,
     /// `--runtime`.
     pub runtime: Runtime,
+    /// `--off`: the `KASAN_RUST_*` component a Rust build turns off.
+    pub off: Option<&'static str>,
     /// `--filter`.
     pub filter: Option<String>,
     /// `--no-apply`.
@@ -101,6 +105,7 @@ impl Cli {
             tree: None,
             config: Config::Generic,
             runtime: Runtime::Rust,
+            off: None,
             filter: None,
             no_apply: false,
             jobs: None,
@@ -146,6 +151,18 @@ impl Cli {
                     cli.runtime = Runtime::parse(&v)
                         .ok_or_else(|| format!("unknown runtime `{v}`: expected c or rust"))?;
                     runtime_given = true;
+                }
+                "--off" => {
+                    let v = value("a KASAN_RUST_* option")?;
+                    let name = v.strip_prefix("CONFIG_").unwrap_or(&v);
+                    cli.off = Some(
+                        Config::ALL
+                            .iter()
+                            .flat_map(|c| c.components())
+                            .find(|c| **c == name)
+                            .copied()
+                            .ok_or_else(|| format!("--off: `{v}` is no KASAN_RUST_* component"))?,
+                    );
                 }
                 "--mode" => {
                     let v = value("outline or inline")?;
@@ -194,6 +211,23 @@ impl Cli {
         cli.cmd = cmd.unwrap_or(Cmd::Kunit);
         if cli.cmd != Cmd::Kunit && cli.cmd != Cmd::Help && (config_given || runtime_given) {
             return Err("--config and --runtime only apply to `kunit`".to_string());
+        }
+        if let Some(off) = cli.off {
+            if cli.cmd != Cmd::Kunit {
+                return Err("--off only applies to `kunit`".to_string());
+            }
+            if cli.runtime != Runtime::Rust {
+                return Err(format!(
+                    "--off {off}: only a Rust build has components to turn off"
+                ));
+            }
+            if !cli.config.components().contains(&off) {
+                return Err(format!(
+                    "--off {off}: not a component of the {} config's KASAN mode ({})",
+                    cli.config,
+                    cli.config.components().join(", ")
+                ));
+            }
         }
         if !matches!(cli.cmd, Cmd::Kunit | Cmd::Matrix | Cmd::Help) && cli.filter.is_some() {
             return Err("--filter only applies to `kunit` and `matrix`".to_string());
@@ -302,6 +336,32 @@ mod tests {
         assert!(err(&["bench", "--mode", "hybrid"]).contains("unknown mode"));
         assert!(err(&["bench", "--rounds", "0"]).contains("not a positive number"));
         assert!(err(&["kunit", "--mode", "inline"]).contains("only apply to `bench`"));
+    }
+
+    #[test]
+    fn off_option() {
+        let cli = Cli::parse(&["kunit", "--off", "KASAN_RUST_SHADOW"]).unwrap();
+        assert_eq!(cli.off, Some("KASAN_RUST_SHADOW"));
+        assert_eq!(cli.config, Config::Generic);
+        let cli = Cli::parse(&[
+            "kunit",
+            "--config=sw-tags",
+            "--off=CONFIG_KASAN_RUST_SW_TAGS",
+        ]);
+        assert_eq!(cli.unwrap().off, Some("KASAN_RUST_SW_TAGS"));
+        assert_eq!(Cli::parse::<&str>(&[]).unwrap().off, None);
+        let err = |args: &[&str]| Cli::parse(args).unwrap_err();
+        assert!(err(&["kunit", "--off", "KASAN_RUST_BENCH"]).contains("no KASAN_RUST_*"));
+        assert!(err(&["kunit", "--off", "KASAN_RUST_SW_TAGS"])
+            .contains("not a component of the generic"));
+        assert!(err(&[
+            "kunit",
+            "--off=KASAN_RUST_TAGS",
+            "--config=hw-tags",
+            "--runtime=c"
+        ])
+        .contains("only a Rust build"));
+        assert!(err(&["matrix", "--off", "KASAN_RUST_SHADOW"]).contains("only applies to `kunit`"));
     }
 
     #[test]

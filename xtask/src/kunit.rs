@@ -10,7 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::results::{parse_ktap, Results};
+use crate::results::{parse_ktap, Results, Status};
 use crate::setup;
 use crate::tree::Tree;
 use crate::util::{self, bail, Context, Result, Step};
@@ -155,6 +155,12 @@ impl Config {
         }
     }
 
+    /// True for the tag-based KASAN modes (and their extra boots), whose random memory tags
+    /// can collide.
+    pub fn tag_based(self) -> bool {
+        matches!(self.base(), Config::SwTags | Config::HwTags)
+    }
+
     /// True when, without `--filter`, it only runs suites of the Rust runtime: the C runtime
     /// has nothing to run there, so the matrix shows its C column as n/a.
     pub fn rust_only(self) -> bool {
@@ -176,12 +182,207 @@ impl Config {
         }
     }
 
+    /// The `KASAN_RUST_*` components of its KASAN mode: each replaces one C file of the runtime
+    /// (see lib/Kconfig.kasan), and a Rust build must have each set as asked (`=y` unless the
+    /// build turns it off), else that part silently stays C. The order is the order of the
+    /// component-off builds ([`Config::off_builds`]).
+    pub fn components(self) -> &'static [&'static str] {
+        match self.base() {
+            Config::SwTags => SW_TAGS_COMPONENTS,
+            Config::HwTags => HW_TAGS_COMPONENTS,
+            _ => GENERIC_COMPONENTS,
+        }
+    }
+
+    /// Every `KASAN_RUST_*` option a Rust build of it must set `=y` (unless turned off): its
+    /// [`Config::components`] and the Rust runtime's own KUnit suites.
+    pub fn rust_options(self) -> Vec<&'static str> {
+        let mut opts = self.components().to_vec();
+        opts.push(KUNIT_TEST_OPTION);
+        opts
+    }
+
+    /// The components the matrix builds off, one Rust build each, in the config's build dir
+    /// after its C and Rust runs: one config per KASAN mode.
+    pub fn off_builds(self) -> &'static [&'static str] {
+        match self {
+            Config::Generic | Config::SwTags | Config::HwTags => self.components(),
+            _ => &[],
+        }
+    }
+
+    /// How long kunit.py waits for a boot's KTAP to finish (its `--timeout`, default 300 s),
+    /// sized to the config's slowest run on a loaded 2-CPU machine: a UML run takes seconds to
+    /// a minute (the `rkasan_quarantine` stress case about a minute on `full`, SMP with 2 CPUs);
+    /// the arm64 configs run the whole `kasan` suite under QEMU's TCG emulation in 1-2 minutes
+    /// (hw-tags also emulates MTE), and their extra boots run only `rkasan`.
+    pub fn timeout_secs(self) -> u32 {
+        match self {
+            Config::Generic | Config::Static | Config::HwTagsOff => 300,
+            Config::Full | Config::HwTagsAsync => 600,
+            Config::SwTags | Config::HwTags => 900,
+        }
+    }
+
+    /// The suites a run of it must report and their case counts, when `--filter` picks none:
+    /// see [`EXPECTED_SUITES`]. Empty for the C runtime on a Rust-only boot (n/a).
+    pub fn expected_suites(self, runtime: Runtime) -> &'static [(&'static str, usize)] {
+        EXPECTED_SUITES
+            .iter()
+            .find(|(c, r, _)| *c == self && *r == runtime)
+            .map_or(&[], |(_, _, suites)| suites)
+    }
+
+    /// [`Config::expected_suites`] of a build with the component `off` turned off: without its
+    /// suite ([`SUITE_OPTIONS`]).
+    pub fn expected_suites_off(
+        self,
+        runtime: Runtime,
+        off: Option<&str>,
+    ) -> Vec<(&'static str, usize)> {
+        self.expected_suites(runtime)
+            .iter()
+            .filter(|(suite, _)| {
+                !SUITE_OPTIONS
+                    .iter()
+                    .any(|(s, opt)| s == suite && Some(*opt) == off)
+            })
+            .copied()
+            .collect()
+    }
+
     /// The kunitconfig fragment (its base's: the extra boots have none of their own).
     pub fn fragment(self) -> PathBuf {
         util::workspace_root()
             .join("linux/kunitconfigs")
             .join(format!("{}.config", self.build_name()))
     }
+}
+
+/// The components of Generic KASAN in Rust (lib/Kconfig.kasan).
+pub const GENERIC_COMPONENTS: &[&str] = &[
+    "KASAN_RUST_SHADOW",
+    "KASAN_RUST_REPORT",
+    "KASAN_RUST_QUARANTINE",
+    "KASAN_RUST_PARAMS",
+];
+
+/// The components of software tag-based KASAN in Rust.
+pub const SW_TAGS_COMPONENTS: &[&str] = &[
+    "KASAN_RUST_TAGS",
+    "KASAN_RUST_SW_TAGS",
+    "KASAN_RUST_STACK_RING",
+    "KASAN_RUST_TAGS_REPORT",
+    "KASAN_RUST_PARAMS",
+];
+
+/// The components of hardware tag-based KASAN in Rust.
+pub const HW_TAGS_COMPONENTS: &[&str] = &[
+    "KASAN_RUST_TAGS",
+    "KASAN_RUST_STACK_RING",
+    "KASAN_RUST_TAGS_REPORT",
+    "KASAN_RUST_PARAMS",
+];
+
+/// The Rust runtime's KUnit suites (`rkasan`, `rkasan_quarantine`): every Rust build has it.
+pub const KUNIT_TEST_OPTION: &str = "KASAN_RUST_KUNIT_TEST";
+
+/// `KASAN_RUST*` options that are neither a component nor required: the runtime switch itself
+/// (the runtime's kconfig) and the bench's suite (`cargo xtask bench` turns it on).
+pub const NOT_COMPONENTS: &[&str] = &["KASAN_RUST", "KASAN_RUST_BENCH"];
+
+/// The case count of upstream's suite `kasan` (mm/kasan/kasan_test_c.c and kasan_test_rust.rs):
+/// the cases another mode needs are reported as SKIP, so every config runs all of them.
+pub const KASAN_CASES: usize = 76;
+/// The case count of the Rust runtime's suite `rkasan` (mm/kasan/rkasan_test.rs): cases of the
+/// other modes are compiled out and reported as SKIP, so the count is the same everywhere.
+pub const RKASAN_CASES: usize = 21;
+/// The case count of `rkasan_quarantine` (mm/kasan/rkasan_quarantine_test.c, Generic KASAN).
+pub const RKASAN_QUARANTINE_CASES: usize = 3;
+
+/// THE table of what each run must report: per (config, runtime), every suite and its case
+/// count. A missing suite, another case count, a suite that reported no case or an undeclared
+/// suite fails the run (see [`check_expected`]). Rust-only boots have no C entry (n/a).
+pub const EXPECTED_SUITES: &[(Config, Runtime, Suites)] = &[
+    (Config::Generic, Runtime::C, &[("kasan", KASAN_CASES)]),
+    (Config::Generic, Runtime::Rust, UML_RUST),
+    (Config::Full, Runtime::C, &[("kasan", KASAN_CASES)]),
+    (Config::Full, Runtime::Rust, UML_RUST),
+    (Config::Static, Runtime::C, &[("kasan", KASAN_CASES)]),
+    (Config::Static, Runtime::Rust, UML_RUST),
+    (Config::SwTags, Runtime::C, &[("kasan", KASAN_CASES)]),
+    (Config::SwTags, Runtime::Rust, ARM64_RUST),
+    (Config::HwTags, Runtime::C, &[("kasan", KASAN_CASES)]),
+    (Config::HwTags, Runtime::Rust, ARM64_RUST),
+    // The extra boots' filters: the suite rkasan, and its one boot-state case.
+    (
+        Config::HwTagsAsync,
+        Runtime::Rust,
+        &[("rkasan", RKASAN_CASES)],
+    ),
+    (Config::HwTagsOff, Runtime::Rust, &[("rkasan", 1)]),
+];
+
+/// (suite, case count) pairs.
+pub type Suites = &'static [(&'static str, usize)];
+
+const UML_RUST: Suites = &[
+    ("kasan", KASAN_CASES),
+    ("rkasan", RKASAN_CASES),
+    ("rkasan_quarantine", RKASAN_QUARANTINE_CASES),
+];
+const ARM64_RUST: Suites = &[("kasan", KASAN_CASES), ("rkasan", RKASAN_CASES)];
+
+/// Suites built only with a component: a build with it off has no such suite.
+pub const SUITE_OPTIONS: &[(&str, &str)] = &[("rkasan_quarantine", "KASAN_RUST_QUARANTINE")];
+
+/// The name of the case the KTAP parser adds where the kernel's output ended inside a suite.
+const OUTPUT_ENDED: &str = "(no result: output ended)";
+
+/// What is wrong with `results` against `expected` (suite, case count) pairs: every missing
+/// KTAP plan, missing suite, suite that reported no case, case count that differs, crash inside
+/// a suite, and suite that ran without being declared. Empty when the run is complete.
+pub fn check_expected(results: &Results, expected: &[(&str, usize)]) -> Vec<String> {
+    let mut problems: Vec<String> = results
+        .missing_plans
+        .iter()
+        .map(|p| format!("no KTAP plan (1..N) for {p}"))
+        .collect();
+    for &(name, count) in expected {
+        let Some(suite) = results.suites.iter().find(|s| s.name == name) else {
+            problems.push(format!("suite {name} did not run ({count} cases expected)"));
+            continue;
+        };
+        if suite.cases.is_empty() {
+            let verdict = suite.verdict.map_or("no verdict", Status::word);
+            problems.push(format!(
+                "suite {name} reported no case ({verdict}: its init failed?), {count} expected"
+            ));
+            continue;
+        }
+        if suite.cases.iter().any(|c| c.name == OUTPUT_ENDED) {
+            problems.push(format!(
+                "suite {name}: the kernel's output ended inside it (a crash or a hang)"
+            ));
+        }
+        let ran = suite
+            .cases
+            .iter()
+            .filter(|c| c.name != OUTPUT_ENDED)
+            .count();
+        if ran != count {
+            problems.push(format!("suite {name}: {ran} cases, {count} expected"));
+        }
+    }
+    for s in &results.suites {
+        if !expected.iter().any(|(name, _)| *name == s.name) {
+            problems.push(format!(
+                "suite {} ran but EXPECTED_SUITES (xtask/src/kunit.rs) does not declare it",
+                s.name
+            ));
+        }
+    }
+    problems
 }
 
 impl fmt::Display for Config {
@@ -266,8 +467,70 @@ pub fn no_kasan_rust(tree: &Tree) -> util::Error {
 pub struct Outcome {
     /// Its results.
     pub results: Results,
-    /// `target/rkasan/<config>-<runtime>/`.
+    /// What the run lacks against [`Config::expected_suites`] (see [`check_expected`]): a
+    /// non-empty list fails the run. Empty when `--filter` chose the suites.
+    pub problems: Vec<String>,
+    /// `target/rkasan/<config>-<runtime>[-no-<component>]/`.
     pub dir: PathBuf,
+}
+
+/// The `--kconfig_add` options of a build of `config` with `runtime` in `tree`, with the
+/// component `off` (one of [`Config::components`]) turned off: the runtime's own, then, for
+/// Rust, each component the tree defines, `=y` or off. Every component is asked for explicitly:
+/// a build dir keeps its `.config` when the options are a subset of it, so a component turned
+/// off by the previous build there would stay off.
+pub(crate) fn kconfig_options(
+    tree: &Tree,
+    config: Config,
+    runtime: Runtime,
+    off: Option<&str>,
+) -> Result<Vec<String>> {
+    let mut opts: Vec<String> = runtime
+        .kconfig(tree)?
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    if runtime == Runtime::Rust {
+        let kconfig = util::read(&tree.path.join("lib/Kconfig.kasan"))?;
+        for c in config.components() {
+            if Some(*c) == off {
+                opts.push(format!("# CONFIG_{c} is not set"));
+            } else if kconfig_has(&kconfig, c) {
+                opts.push(format!("CONFIG_{c}=y"));
+            }
+        }
+    }
+    Ok(opts)
+}
+
+/// Checks that `off` names a component of `config` and that only Rust builds turn one off.
+pub fn check_off(config: Config, runtime: Runtime, off: Option<&str>) -> Result<()> {
+    let Some(off) = off else {
+        return Ok(());
+    };
+    if runtime != Runtime::Rust {
+        bail!("--off {off}: only a Rust build has components to turn off");
+    }
+    if !config.components().contains(&off) {
+        bail!(
+            "--off {off}: not a component of the {} config's KASAN mode (one of {})",
+            config.base(),
+            config.components().join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The name of a run's results dir: `<config>-<runtime>`, `-no-<component>` for an off-build
+/// (`generic-rust-no-shadow`).
+pub fn out_name(config: Config, runtime: Runtime, off: Option<&str>) -> String {
+    match off {
+        None => format!("{config}-{runtime}"),
+        Some(c) => format!(
+            "{config}-{runtime}-no-{}",
+            c.trim_start_matches("KASAN_RUST_").to_ascii_lowercase()
+        ),
+    }
 }
 
 /// The build directory of `config`, shared by both runtimes (and by the extra boots of its
@@ -296,24 +559,44 @@ pub(crate) fn build_dir_named(tree: &Tree, name: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// kunit.py with the arguments every subcommand shares, for `config` and `runtime`.
+/// kunit.py with the arguments every subcommand shares, for `config`, `runtime` and a
+/// component turned `off`.
 fn kunit_py(
     tree: &Tree,
     sub: &str,
     config: Config,
     runtime: Runtime,
+    off: Option<&str>,
     dir: &Path,
 ) -> Result<Command> {
-    let mut cmd = kunit_py_with(
-        tree,
-        sub,
-        config.arch(),
-        &config.fragment(),
-        &runtime.kconfig(tree)?,
-        dir,
-    );
+    let opts = kconfig_options(tree, config, runtime, off)?;
+    let opts: Vec<&str> = opts.iter().map(String::as_str).collect();
+    let mut cmd = kunit_py_with(tree, sub, config.arch(), &config.fragment(), &opts, dir);
     if let Some(args) = config.qemu_args() {
         cmd.arg(format!("--qemu_args={args}"));
+    }
+    Ok(cmd)
+}
+
+/// `kunit.py exec` of a run: [`kunit_py`], the config's kernel arguments and
+/// [`Config::timeout_secs`], results as JSON into `json`, then the filter glob.
+fn exec_command(
+    tree: &Tree,
+    config: Config,
+    runtime: Runtime,
+    off: Option<&str>,
+    build: &Path,
+    json: &Path,
+    filter: Option<&str>,
+) -> Result<Command> {
+    let mut cmd = kunit_py(tree, "exec", config, runtime, off, build)?;
+    for arg in config.kernel_args() {
+        cmd.arg(format!("--kernel_args={arg}"));
+    }
+    cmd.arg(format!("--timeout={}", config.timeout_secs()));
+    cmd.arg(format!("--json={}", json.display()));
+    if let Some(glob) = filter {
+        cmd.arg(glob);
     }
     Ok(cmd)
 }
@@ -373,10 +656,11 @@ pub fn run(
     tree: &Tree,
     config: Config,
     runtime: Runtime,
+    off: Option<&str>,
     filter: Option<&str>,
     jobs: usize,
 ) -> Result<Outcome> {
-    run_inner(tree, config, runtime, filter, jobs, true)
+    run_inner(tree, config, runtime, off, filter, jobs, true)
 }
 
 /// Like [`run`], but boots the kernel the build directory already holds instead of building:
@@ -387,9 +671,10 @@ pub fn run_prebuilt(
     tree: &Tree,
     config: Config,
     runtime: Runtime,
+    off: Option<&str>,
     filter: Option<&str>,
 ) -> Result<Outcome> {
-    run_inner(tree, config, runtime, filter, 1, false)
+    run_inner(tree, config, runtime, off, filter, 1, false)
 }
 
 /// The filter glob a run of `config` uses: `--filter` when given, else the config's default.
@@ -412,13 +697,15 @@ pub fn effective_filter<'a>(
     Ok(filter.or(config.default_filter()))
 }
 
-/// Checks a build's `.config` text: every [`Config::required_options`] line is there, and
-/// `CONFIG_KASAN_RUST=y` is there exactly for the Rust runtime. Returns whether it is, or what
-/// is wrong.
+/// Checks a build's `.config` text: every [`Config::required_options`] line is there,
+/// `CONFIG_KASAN_RUST=y` is there exactly for the Rust runtime, and a Rust build has each of
+/// [`Config::rust_options`] `=y`, except those in `off`, which must read `# CONFIG_X is not
+/// set`. Returns whether the runtime is Rust, or what is wrong.
 pub fn check_dot_config(
     dot_config: &str,
     config: Config,
     runtime: Runtime,
+    off: &[&str],
 ) -> std::result::Result<bool, String> {
     let has = |line: &str| dot_config.lines().any(|l| l == line);
     if let Some(missing) = config.required_options().iter().find(|o| !has(o)) {
@@ -432,21 +719,56 @@ pub fn check_dot_config(
     }
     let rust_on = has("CONFIG_KASAN_RUST=y");
     match runtime {
-        Runtime::Rust if !rust_on => Err(format!(
-            "does not have CONFIG_KASAN_RUST=y (unmet dependencies? lib/Kconfig.kasan must allow \
-             KASAN_RUST with the {} config's KASAN mode on {})",
-            config.base(),
-            config.arch().name()
-        )),
-        Runtime::C if rust_on => Err("has CONFIG_KASAN_RUST=y for a C-runtime build".to_string()),
-        _ => Ok(rust_on),
+        Runtime::Rust if !rust_on => {
+            return Err(format!(
+                "does not have CONFIG_KASAN_RUST=y (unmet dependencies? lib/Kconfig.kasan must \
+                 allow KASAN_RUST with the {} config's KASAN mode on {})",
+                config.base(),
+                config.arch().name()
+            ))
+        }
+        Runtime::C if rust_on => {
+            return Err("has CONFIG_KASAN_RUST=y for a C-runtime build".to_string())
+        }
+        Runtime::C if !off.is_empty() => {
+            return Err(format!(
+                "a C-runtime build cannot turn off {}",
+                off.join(", ")
+            ))
+        }
+        _ => {}
     }
+    if runtime == Runtime::Rust {
+        let options = config.rust_options();
+        if let Some(bad) = off.iter().find(|o| !options.contains(o)) {
+            return Err(format!(
+                "{bad} is not a Rust component of the {} config",
+                config.base()
+            ));
+        }
+        for opt in options {
+            if off.contains(&opt) {
+                if !has(&format!("# CONFIG_{opt} is not set")) {
+                    return Err(format!(
+                        "does not have `# CONFIG_{opt} is not set`, which this build asked for"
+                    ));
+                }
+            } else if !has(&format!("CONFIG_{opt}=y")) {
+                return Err(format!(
+                    "does not have CONFIG_{opt}=y: that part of the Rust runtime would silently \
+                     be C (kconfig dropped it: unmet dependencies?)"
+                ));
+            }
+        }
+    }
+    Ok(rust_on)
 }
 
 fn run_inner(
     tree: &Tree,
     config: Config,
     runtime: Runtime,
+    off: Option<&str>,
     filter: Option<&str>,
     jobs: usize,
     build_it: bool,
@@ -455,13 +777,24 @@ fn run_inner(
     if runtime == Runtime::Rust && !has_kasan_rust(tree)? {
         return Err(no_kasan_rust(tree));
     }
+    check_off(config, runtime, off)?;
+    let expected = if filter.is_none() {
+        config.expected_suites_off(runtime, off)
+    } else {
+        Vec::new()
+    };
+    let user_filter = filter.is_some();
     let filter = effective_filter(config, runtime, filter)?;
+    let what = match off {
+        Some(c) => format!("{config} config, {runtime} runtime with {c} off"),
+        None => format!("{config} config, {runtime} runtime"),
+    };
     let fragment = config.fragment();
     if !fragment.is_file() {
         bail!("no kunitconfig at {}", fragment.display());
     }
     let build = build_dir(tree, config)?;
-    let out = util::out_dir().join(format!("{config}-{runtime}"));
+    let out = util::out_dir().join(out_name(config, runtime, off));
     if out.exists() {
         fs::remove_dir_all(&out).context(format!("cannot remove {}", out.display()))?;
     }
@@ -470,7 +803,7 @@ fn run_inner(
     let build_log = out.join("build.log");
     if build_it {
         let step = Step::start(
-            format!("build: {config} config, {runtime} runtime"),
+            format!("build: {what}"),
             Some(&format!(
                 "build dir: {}\n    log: {}",
                 build.display(),
@@ -478,11 +811,11 @@ fn run_inner(
             )),
         );
         build_kernel(
-            kunit_py(tree, "build", config, runtime, &build)?,
+            kunit_py(tree, "build", config, runtime, off, &build)?,
             config.arch(),
             jobs,
             &build_log,
-            &format!("{config} config with the {runtime} runtime"),
+            &what,
         )?;
         step.done();
     } else {
@@ -495,7 +828,8 @@ fn run_inner(
         util::write(&build_log, note + "\n")?;
     }
     let dot_config = util::read(&build.join(".config"))?;
-    let rust_on = check_dot_config(&dot_config, config, runtime).map_err(|e| {
+    let off_list: Vec<&str> = off.into_iter().collect();
+    let rust_on = check_dot_config(&dot_config, config, runtime, &off_list).map_err(|e| {
         util::Error(format!(
             "{}/.config {e}; see {}",
             build.display(),
@@ -511,7 +845,7 @@ fn run_inner(
     let args = config.kernel_args().join(" ");
     let step = Step::start(
         format!(
-            "run: {config} config, {runtime} runtime{}",
+            "run: {what}{}",
             if args.is_empty() {
                 String::new()
             } else {
@@ -524,14 +858,7 @@ fn run_inner(
     let results = run_until_complete(|| {
         let _ = fs::remove_file(&console);
         let _ = fs::remove_file(&json);
-        let mut cmd = kunit_py(tree, "exec", config, runtime, &build)?;
-        for arg in config.kernel_args() {
-            cmd.arg(format!("--kernel_args={arg}"));
-        }
-        cmd.arg(format!("--json={}", json.display()));
-        if let Some(glob) = filter {
-            cmd.arg(glob);
-        }
+        let mut cmd = exec_command(tree, config, runtime, off, &build, &json, filter)?;
         // kunit.py exits 1 when a test fails: the results decide, not its status.
         let status = util::spawn_logged(&mut cmd, &run_log)?;
         if console.is_file() {
@@ -548,16 +875,50 @@ fn run_inner(
         Ok(results)
     })?;
     step.done();
-    Ok(Outcome { results, dir: out })
+    // With --filter the user chose the suites: nothing to expect.
+    let problems = if user_filter {
+        Vec::new()
+    } else {
+        check_expected(&results, &expected)
+    };
+    Ok(Outcome {
+        results,
+        problems,
+        dir: out,
+    })
 }
 
 /// The Rust runtime object, which runs uninstrumented on every checked access.
 const RUNTIME_OBJECT: &str = "mm/kasan/rkasan.o";
 
-/// Undefined symbols the runtime object must not reference: a panic path (the kernel builds Rust
-/// with overflow checks on), a call back into KASAN's instrumentation, or a Rust helper from
+/// Substrings of undefined symbols the runtime object must not reference: a panic path, the
+/// host gate's list (rkasan/tests/no_panic.rs: `core::panicking::*`, `unwrap_failed`,
+/// `expect_failed`, `slice_*_fail`, `panic_already_borrowed`; the kernel builds Rust with
+/// overflow checks on), a call back into KASAN's instrumentation, or a Rust helper from
 /// rust/helpers (those are instrumented).
-const FORBIDDEN_SYMBOLS: &[&str] = &["9panicking", "__asan_", "__hwasan_", "rust_helper_"];
+const FORBIDDEN_SYMBOLS: &[&str] = &[
+    "panic",
+    "fail",
+    "unwrap",
+    "expect",
+    "__asan_",
+    "__hwasan_",
+    "rust_helper_",
+];
+
+/// Kernel symbols the runtime object may reference although their names contain a
+/// [`FORBIDDEN_SYMBOLS`] substring: exact names, each one checked to be no panic path.
+const ALLOWED_SYMBOLS: &[&str] = &[];
+
+/// The kernel's instrumented string functions: the runtime may call them only while it reports
+/// (the report path formats and copies, after the access was checked).
+const MEM_FUNCTIONS: &[&str] = &["memcpy", "memset", "__memcpy", "__memset"];
+
+/// Substrings naming the functions of the report path (mangled or not), the only ones that may
+/// call [`MEM_FUNCTIONS`]: `rkasan_report` (kernel_report.rs) and the core's `report` module,
+/// `rkasan_bug_type` (kernel_query.rs) and the tag modes' `rkasan_tags_*` report details and
+/// `rkasan_tags_common_bug_type` / `rkasan_stack_ring_find` (kernel_tags.rs).
+const REPORT_PATH: &[&str] = &["report", "bug_type", "rkasan_tags_", "stack_ring_find"];
 
 /// Returns the forbidden symbols among `nm -u` output lines.
 pub fn forbidden_symbols(nm_undefined: &str) -> Vec<String> {
@@ -565,8 +926,65 @@ pub fn forbidden_symbols(nm_undefined: &str) -> Vec<String> {
         .lines()
         .filter_map(|l| l.split_whitespace().last())
         .filter(|sym| FORBIDDEN_SYMBOLS.iter().any(|f| sym.contains(f)))
+        .filter(|sym| !ALLOWED_SYMBOLS.contains(sym))
         .map(str::to_string)
         .collect()
+}
+
+/// The functions of an `llvm-objdump -d -r` listing that reference one of [`MEM_FUNCTIONS`]
+/// (a call or a jump relocated to it), with the function referenced.
+pub fn mem_callers(disasm: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut current: Option<&str> = None;
+    for line in disasm.lines() {
+        if let Some(name) = line
+            .trim_end()
+            .strip_suffix(">:")
+            .and_then(|l| l.split_once(" <"))
+            .map(|(_, n)| n)
+        {
+            current = Some(name);
+            continue;
+        }
+        // `\t\t00000000000029c6:  R_X86_64_PLT32\tmemcpy-0x4`, `R_AARCH64_CALL26\tmemset`.
+        let Some((kind, target)) = line
+            .trim()
+            .split_once(|c: char| c.is_whitespace())
+            .and_then(|(_, rest)| rest.trim().split_once(|c: char| c.is_whitespace()))
+        else {
+            continue;
+        };
+        if !kind.starts_with("R_") {
+            continue;
+        }
+        let symbol = target.trim().split(['+', '-']).next().unwrap_or("");
+        if let (Some(f), true) = (current, MEM_FUNCTIONS.contains(&symbol)) {
+            let pair = (f.to_string(), symbol.to_string());
+            if !out.contains(&pair) {
+                out.push(pair);
+            }
+        }
+    }
+    out
+}
+
+/// The gate on the runtime's calls of the kernel's instrumented `memcpy()`/`memset()`: only
+/// functions of the report path ([`REPORT_PATH`]) make them. Returns those functions, or the
+/// first that is not on the report path.
+pub fn check_mem_callers(disasm: &str) -> std::result::Result<Vec<String>, String> {
+    let mut allowed = Vec::new();
+    for (f, mem) in mem_callers(disasm) {
+        if !REPORT_PATH.iter().any(|r| f.contains(r)) {
+            return Err(format!(
+                "{f} calls the instrumented {mem}(), which only the report path may (an \
+                 instrumented call from the check path recurses into KASAN)"
+            ));
+        }
+        if !allowed.contains(&f) {
+            allowed.push(f);
+        }
+    }
+    Ok(allowed)
 }
 
 /// The gate on the built runtime object: `nm -u` lists none of [`FORBIDDEN_SYMBOLS`].
@@ -592,12 +1010,26 @@ pub(crate) fn check_runtime_object(build: &Path) -> Result<()> {
             bad.join(", ")
         );
     }
-    eprintln!("    nm -u {RUNTIME_OBJECT}: no panic, __asan_, __hwasan_ or rust_helper_ symbol");
+    eprintln!(
+        "    nm -u {RUNTIME_OBJECT}: no symbol containing {}",
+        FORBIDDEN_SYMBOLS.join(", ")
+    );
     let disasm = util::capture(
         Command::new(Path::new(setup::LLVM_BIN).join("llvm-objdump"))
             .args(["-d", "-r", "--no-show-raw-insn"])
             .arg(&obj),
     )?;
+    match check_mem_callers(&disasm) {
+        Ok(callers) => eprintln!(
+            "    objdump {RUNTIME_OBJECT}: memcpy/memset called only on the report path ({})",
+            if callers.is_empty() {
+                "by none".to_string()
+            } else {
+                callers.join(", ")
+            }
+        ),
+        Err(e) => bail!("{}: {e}", obj.display()),
+    }
     match check_entry_tail_calls(&disasm) {
         Ok(0) => {}
         Ok(n) => eprintln!(
@@ -954,29 +1386,283 @@ mod tests {
         use Config::*;
         use Runtime::*;
         let hw = "CONFIG_ARM64_MTE=y\nCONFIG_KASAN_HW_TAGS=y\nCONFIG_RUST=y\n";
-        assert_eq!(check_dot_config(hw, HwTags, C), Ok(false));
-        assert_eq!(check_dot_config(hw, HwTagsAsync, C), Ok(false));
-        let err = check_dot_config(hw, HwTags, Rust).unwrap_err();
+        assert_eq!(check_dot_config(hw, HwTags, C, &[]), Ok(false));
+        assert_eq!(check_dot_config(hw, HwTagsAsync, C, &[]), Ok(false));
+        let err = check_dot_config(hw, HwTags, Rust, &[]).unwrap_err();
         assert!(err.contains("CONFIG_KASAN_RUST=y"), "{err}");
-        let with_rust = format!("{hw}CONFIG_KASAN_RUST=y\n");
-        assert_eq!(check_dot_config(&with_rust, HwTagsOff, Rust), Ok(true));
-        assert!(check_dot_config(&with_rust, HwTags, C).is_err());
+        let rust_lines = |c: Config| -> String {
+            c.rust_options()
+                .iter()
+                .map(|o| format!("CONFIG_{o}=y\n"))
+                .collect()
+        };
+        let with_rust = format!("{hw}CONFIG_KASAN_RUST=y\n{}", rust_lines(HwTags));
+        assert_eq!(check_dot_config(&with_rust, HwTagsOff, Rust, &[]), Ok(true));
+        assert!(check_dot_config(&with_rust, HwTags, C, &[]).is_err());
         // Rust dropped by kconfig (say, a rustc too old for KASAN_SW_TAGS).
         let err = check_dot_config(
             "CONFIG_KASAN_SW_TAGS=y\n# CONFIG_RUST is not set\n",
             SwTags,
             C,
+            &[],
         )
         .unwrap_err();
         assert!(err.contains("does not have CONFIG_RUST=y"), "{err}");
         assert!(err.contains("sw-tags.config"), "{err}");
-        let err =
-            check_dot_config("CONFIG_KASAN_GENERIC=y\nCONFIG_RUST=y\n", SwTags, C).unwrap_err();
+        let err = check_dot_config("CONFIG_KASAN_GENERIC=y\nCONFIG_RUST=y\n", SwTags, C, &[])
+            .unwrap_err();
         assert!(err.contains("CONFIG_KASAN_SW_TAGS=y"), "{err}");
         assert_eq!(
-            check_dot_config("CONFIG_KASAN_GENERIC=y\nCONFIG_RUST=y\n", Full, C),
+            check_dot_config("CONFIG_KASAN_GENERIC=y\nCONFIG_RUST=y\n", Full, C, &[]),
             Ok(false)
         );
+    }
+
+    #[test]
+    fn every_rust_component_is_checked() {
+        use Runtime::*;
+        for config in Config::ALL {
+            let base = format!(
+                "{}\nCONFIG_KASAN_RUST=y\n",
+                config.required_options().join("\n")
+            );
+            let all: String = config
+                .rust_options()
+                .iter()
+                .map(|o| format!("CONFIG_{o}=y\n"))
+                .collect();
+            assert_eq!(
+                check_dot_config(&format!("{base}{all}"), config, Rust, &[]),
+                Ok(true),
+                "{config}"
+            );
+            for opt in config.rust_options() {
+                // kconfig dropped it: the C twin would run.
+                let dropped = all.replace(
+                    &format!("CONFIG_{opt}=y\n"),
+                    &format!("# CONFIG_{opt} is not set\n"),
+                );
+                let err =
+                    check_dot_config(&format!("{base}{dropped}"), config, Rust, &[]).unwrap_err();
+                assert!(err.contains(&format!("CONFIG_{opt}=y")), "{config}: {err}");
+                if opt == KUNIT_TEST_OPTION {
+                    continue;
+                }
+                // Asked off, and off: fine; asked off but on: wrong.
+                assert_eq!(
+                    check_dot_config(&format!("{base}{dropped}"), config, Rust, &[opt]),
+                    Ok(true),
+                    "{config}: {opt}"
+                );
+                let err =
+                    check_dot_config(&format!("{base}{all}"), config, Rust, &[opt]).unwrap_err();
+                assert!(
+                    err.contains(&format!("# CONFIG_{opt} is not set")),
+                    "{config}: {err}"
+                );
+            }
+            // A C build turns nothing off; nothing outside the mode's components turns off.
+            assert!(check_dot_config(
+                config.required_options().join("\n").as_str(),
+                config,
+                C,
+                &["KASAN_RUST_PARAMS"]
+            )
+            .is_err());
+            assert!(
+                check_dot_config(&format!("{base}{all}"), config, Rust, &["KASAN_RUST_BENCH"])
+                    .is_err()
+            );
+        }
+        assert!(Config::SwTags.components().contains(&"KASAN_RUST_SW_TAGS"));
+        assert!(!Config::HwTags.components().contains(&"KASAN_RUST_SW_TAGS"));
+        assert!(!Config::Full.components().contains(&"KASAN_RUST_TAGS"));
+    }
+
+    /// The `config KASAN_RUST_*` options linux/patches add to lib/Kconfig.kasan.
+    fn patched_rust_options() -> Vec<String> {
+        let dir = util::workspace_root().join("linux/patches");
+        let mut opts = Vec::new();
+        let mut patches: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "patch"))
+            .collect();
+        patches.sort();
+        for p in patches {
+            for line in fs::read_to_string(&p).unwrap().lines() {
+                if let Some(opt) = line.strip_prefix("+config ") {
+                    if opt.starts_with("KASAN_RUST") && !opts.iter().any(|o| o == opt.trim()) {
+                        opts.push(opt.trim().to_string());
+                    }
+                }
+            }
+        }
+        opts
+    }
+
+    #[test]
+    fn no_kasan_rust_option_is_forgotten() {
+        let opts = patched_rust_options();
+        assert!(opts.len() >= 10, "{opts:?}");
+        let known = |o: &str| {
+            Config::ALL.iter().any(|c| c.rust_options().contains(&o)) || NOT_COMPONENTS.contains(&o)
+        };
+        for o in &opts {
+            assert!(
+                known(o),
+                "linux/patches add config {o}: add it to a mode's components in \
+                 xtask/src/kunit.rs (or to NOT_COMPONENTS)"
+            );
+        }
+        // And each listed option exists.
+        for c in Config::ALL {
+            for o in c.rust_options().iter().chain(NOT_COMPONENTS) {
+                assert!(opts.iter().any(|p| p == o), "{c}: {o} is in no patch");
+            }
+        }
+    }
+
+    /// The test functions of the `#[kunit_tests(rkasan)]` module of rkasan_test.rs: the `fn`
+    /// items at the module's indentation.
+    fn rkasan_test_fns() -> usize {
+        let text =
+            fs::read_to_string(util::workspace_root().join("linux/tree/mm/kasan/rkasan_test.rs"))
+                .unwrap();
+        let (_, module) = text.split_once("#[kunit_tests(rkasan)]").unwrap();
+        module.lines().filter(|l| l.starts_with("    fn ")).count()
+    }
+
+    /// The `KUNIT_CASE*(` entries of rkasan_quarantine_test.c.
+    fn quarantine_test_cases() -> usize {
+        let text = fs::read_to_string(
+            util::workspace_root().join("linux/tree/mm/kasan/rkasan_quarantine_test.c"),
+        )
+        .unwrap();
+        text.lines()
+            .filter(|l| {
+                let t = l.trim_start();
+                t.starts_with("KUNIT_CASE") && t.contains('(')
+            })
+            .count()
+    }
+
+    #[test]
+    fn expected_counts_match_the_test_sources() {
+        let count = |c: Config, r: Runtime, suite: &str| {
+            c.expected_suites(r)
+                .iter()
+                .find(|(s, _)| *s == suite)
+                .map(|(_, n)| *n)
+        };
+        let rkasan = rkasan_test_fns();
+        let quarantine = quarantine_test_cases();
+        assert!(rkasan > 0 && quarantine > 0);
+        for c in Config::ALL {
+            if !c.rust_only() {
+                assert_eq!(count(c, Runtime::Rust, "rkasan"), Some(rkasan), "{c}");
+                assert_eq!(count(c, Runtime::C, "kasan"), Some(KASAN_CASES), "{c}");
+                assert_eq!(count(c, Runtime::Rust, "kasan"), Some(KASAN_CASES), "{c}");
+                assert_eq!(count(c, Runtime::C, "rkasan"), None, "{c}");
+            }
+            let q = count(c, Runtime::Rust, "rkasan_quarantine");
+            if c.arch() == Arch::Um {
+                assert_eq!(q, Some(quarantine), "{c}");
+            } else {
+                assert_eq!(q, None, "{c}");
+            }
+        }
+        assert_eq!(
+            Config::HwTagsAsync.expected_suites(Runtime::Rust),
+            [("rkasan", rkasan)]
+        );
+        assert_eq!(
+            Config::HwTagsOff.expected_suites(Runtime::Rust),
+            [("rkasan", 1)]
+        );
+        assert!(Config::HwTagsOff.expected_suites(Runtime::C).is_empty());
+        // QUARANTINE off: no rkasan_quarantine suite.
+        let off = Config::Generic.expected_suites_off(Runtime::Rust, Some("KASAN_RUST_QUARANTINE"));
+        assert_eq!(off, [("kasan", KASAN_CASES), ("rkasan", rkasan)]);
+        let off = Config::Generic.expected_suites_off(Runtime::Rust, Some("KASAN_RUST_SHADOW"));
+        assert_eq!(off, Config::Generic.expected_suites(Runtime::Rust));
+    }
+
+    #[test]
+    fn incomplete_runs_are_named() {
+        let console = |text: &str| crate::results::parse_ktap(text);
+        let generic = fs::read_to_string(
+            util::workspace_root().join("xtask/tests/data/c-runtime-generic.console.log"),
+        )
+        .unwrap();
+        let expected = Config::Generic.expected_suites(Runtime::C);
+        assert!(check_expected(&console(&generic), expected).is_empty());
+        // A boot that died before the first case.
+        let problems = check_expected(&console("Kernel panic - not syncing\n"), expected);
+        assert_eq!(
+            problems,
+            [
+                "no KTAP plan (1..N) for (top level)",
+                "suite kasan did not run (76 cases expected)"
+            ]
+        );
+        // A crash inside the suite.
+        let cut: String = generic
+            .lines()
+            .take_while(|l| !l.contains("ok 40 "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let problems = check_expected(&console(&cut), expected);
+        assert_eq!(
+            problems,
+            [
+                "suite kasan: the kernel's output ended inside it (a crash or a hang)",
+                "suite kasan: 39 cases, 76 expected"
+            ]
+        );
+        // The Rust suites: one missing, one whose init failed, one undeclared suite.
+        let rust = Config::Generic.expected_suites(Runtime::Rust);
+        let mut r = console(&generic);
+        r.suites.push(crate::results::Suite {
+            name: "rkasan_quarantine".into(),
+            cases: Vec::new(),
+            verdict: Some(Status::Fail),
+        });
+        r.suites.push(crate::results::Suite {
+            name: "other".into(),
+            cases: r.suites[0].cases[..1].to_vec(),
+            verdict: None,
+        });
+        let problems = check_expected(&r, rust);
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(
+            problems[0].starts_with("suite rkasan did not run (21"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].starts_with("suite rkasan_quarantine reported no case (FAIL"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[2].starts_with("suite other ran but"),
+            "{problems:?}"
+        );
+        // A suite without its plan.
+        let no_plan = generic.replace("    1..76\n", "");
+        assert_eq!(
+            check_expected(&console(&no_plan), expected),
+            ["no KTAP plan (1..N) for kasan"]
+        );
+    }
+
+    #[test]
+    fn timeouts() {
+        for c in Config::ALL {
+            // kunit.py's default is 300 s; no config waits less, the emulated ones longer.
+            assert!(c.timeout_secs() >= 300, "{c}");
+        }
+        assert!(Config::HwTags.timeout_secs() > Config::Generic.timeout_secs());
+        assert!(Config::SwTags.timeout_secs() > Config::Generic.timeout_secs());
     }
 
     fn fake_tree(name: &str) -> Tree {
@@ -1004,7 +1690,8 @@ mod tests {
     fn kunit_py_arguments() {
         let tree = fake_tree("kunit-py");
         let dir = Path::new("/b");
-        let hw = args(&kunit_py(&tree, "exec", Config::HwTagsAsync, Runtime::C, dir).unwrap());
+        let hw =
+            args(&kunit_py(&tree, "exec", Config::HwTagsAsync, Runtime::C, None, dir).unwrap());
         assert!(hw.contains(&"--arch=arm64".to_string()), "{hw:?}");
         assert!(
             hw.contains(&"--qemu_args=-machine virt,mte=on".to_string()),
@@ -1016,11 +1703,59 @@ mod tests {
             "{hw:?}"
         );
         assert!(hw.contains(&"--kconfig_add=# CONFIG_KASAN_RUST is not set".to_string()));
-        let sw = args(&kunit_py(&tree, "build", Config::SwTags, Runtime::C, dir).unwrap());
+        let sw = args(&kunit_py(&tree, "build", Config::SwTags, Runtime::C, None, dir).unwrap());
         assert!(sw.contains(&"--arch=arm64".to_string()), "{sw:?}");
         assert!(!sw.iter().any(|a| a.starts_with("--qemu_args")), "{sw:?}");
-        let um = args(&kunit_py(&tree, "build", Config::Full, Runtime::C, dir).unwrap());
+        let um = args(&kunit_py(&tree, "build", Config::Full, Runtime::C, None, dir).unwrap());
         assert!(um.contains(&"--arch=um".to_string()), "{um:?}");
+        // Every exec has an explicit --timeout, the config's.
+        for c in Config::ALL {
+            let exec = args(
+                &exec_command(&tree, c, Runtime::C, None, dir, Path::new("/r.json"), None).unwrap(),
+            );
+            let want = format!("--timeout={}", c.timeout_secs());
+            assert!(exec.contains(&want), "{c}: {exec:?}");
+            assert!(exec.contains(&"--json=/r.json".to_string()), "{exec:?}");
+        }
+        // A Rust build asks for every component of the mode the tree has, `=y` or off.
+        fs::write(
+            tree.path.join("lib/Kconfig.kasan"),
+            "config KASAN_RUST\nconfig KASAN_RUST_SHADOW\nconfig KASAN_RUST_REPORT\n\
+             config KASAN_RUST_KUNIT_TEST\n",
+        )
+        .unwrap();
+        let rust = args(
+            &kunit_py(
+                &tree,
+                "build",
+                Config::Generic,
+                Runtime::Rust,
+                Some("KASAN_RUST_REPORT"),
+                dir,
+            )
+            .unwrap(),
+        );
+        let kconfig: Vec<&str> = rust
+            .iter()
+            .filter_map(|a| a.strip_prefix("--kconfig_add="))
+            .collect();
+        assert_eq!(
+            kconfig,
+            [
+                "CONFIG_KASAN_RUST=y",
+                "CONFIG_KASAN_RUST_KUNIT_TEST=y",
+                "CONFIG_KASAN_RUST_SHADOW=y",
+                "# CONFIG_KASAN_RUST_REPORT is not set"
+            ]
+        );
+        assert_eq!(
+            out_name(Config::Generic, Runtime::Rust, Some("KASAN_RUST_REPORT")),
+            "generic-rust-no-report"
+        );
+        assert_eq!(out_name(Config::SwTags, Runtime::C, None), "sw-tags-c");
+        assert!(check_off(Config::Generic, Runtime::Rust, Some("KASAN_RUST_TAGS")).is_err());
+        assert!(check_off(Config::Generic, Runtime::C, Some("KASAN_RUST_SHADOW")).is_err());
+        assert!(check_off(Config::HwTags, Runtime::Rust, Some("KASAN_RUST_TAGS")).is_ok());
         let _ = fs::remove_dir_all(&tree.path);
     }
 
@@ -1041,6 +1776,74 @@ mod tests {
             "                 U __memset\n                 U kasan_report\n"
         )
         .is_empty());
+        // The host gate's list: no panic path gets through.
+        for sym in [
+            "_RNvNtCs1_4core6option13unwrap_failed",
+            "_RNvNtCs1_4core6option13expect_failed",
+            "_RNvNtCs1_4core6result13unwrap_failed",
+            "_RNvNtNtCs1_4core5slice5index24slice_end_index_len_fail",
+            "_RNvNtCs1_4core4cell22panic_already_borrowed",
+            "__hwasan_load4",
+            "rust_helper_spin_lock",
+        ] {
+            assert_eq!(
+                forbidden_symbols(&format!("                 U {sym}\n")),
+                [sym],
+                "{sym}"
+            );
+        }
+    }
+
+    /// `llvm-objdump -d -r` of two functions: `caller` relocating to `callee`, and another.
+    fn disasm_calling(caller: &str, callee: &str) -> String {
+        format!(
+            "rkasan.o:\tfile format elf64-x86-64\n\n\
+             0000000000001000 <{caller}>:\n\
+             \x20   1000:      \tpushq\t%rbx\n\
+             \x20   1001:      \tcallq\t0x1006 <{caller}+0x6>\n\
+             \t\t0000000000001002:  R_X86_64_PLT32\t{callee}-0x4\n\
+             \x20   1006:      \tretq\n\n\
+             0000000000002000 <rkasan_poison>:\n\
+             \x20   2000:      \tcallq\t0x2005 <rkasan_poison+0x5>\n\
+             \t\t0000000000002001:  R_X86_64_PLT32\tkasan_poison_granule-0x4\n\
+             \x20   2005:      \tretq\n"
+        )
+    }
+
+    #[test]
+    fn mem_functions_only_on_the_report_path() {
+        // Allowed: the report and the bug type, the core's report module (mangled).
+        for caller in [
+            "rkasan_report",
+            "rkasan_bug_type",
+            "_RNvNtCs9_6rkasan6report12print_report",
+            "rkasan_tags_print_tags",
+        ] {
+            for mem in MEM_FUNCTIONS {
+                assert_eq!(
+                    check_mem_callers(&disasm_calling(caller, mem)),
+                    Ok(vec![caller.to_string()]),
+                    "{caller} {mem}"
+                );
+            }
+        }
+        // Forbidden: the check path, poisoning, the quarantine.
+        for caller in [
+            "rkasan_check_range",
+            "rkasan_unpoison",
+            "_RNvNtCs9_6rkasan10quarantine3put",
+        ] {
+            let err = check_mem_callers(&disasm_calling(caller, "memset")).unwrap_err();
+            assert!(err.starts_with(&format!("{caller} calls the instrumented memset()")));
+        }
+        // arm64's relocation, and a call to something else.
+        let arm = "0000000000000000 <rkasan_poison>:\n       0: \tbl\t0x0 <rkasan_poison>\n\
+                   \t\t0000000000000000:  R_AARCH64_CALL26\tmemcpy\n";
+        assert!(check_mem_callers(arm).is_err());
+        assert_eq!(
+            check_mem_callers(&disasm_calling("rkasan_check_range", "memcpy_inline")),
+            Ok(vec![])
+        );
     }
 
     #[test]
@@ -1082,7 +1885,7 @@ error: aborting due to 1 previous error
     fn rust_runtime_needs_kasan_rust() {
         let tree = fake_tree("no-rust");
         let dir = tree.path.clone();
-        let err = run(&tree, Config::Generic, Runtime::Rust, None, 1)
+        let err = run(&tree, Config::Generic, Runtime::Rust, None, None, 1)
             .err()
             .unwrap()
             .0;

@@ -59,18 +59,30 @@ fn run(cli: &Cli) -> Result<bool> {
             if !cli.no_apply {
                 prepare(&tree)?;
             }
-            let outcome = kunit::run(&tree, cli.config, cli.runtime, cli.filter.as_deref(), jobs)?;
-            println!(
-                "\nkunit: {} config, {} runtime ({})",
+            let outcome = kunit::run(
+                &tree,
                 cli.config,
                 cli.runtime,
+                cli.off,
+                cli.filter.as_deref(),
+                jobs,
+            )?;
+            println!(
+                "\nkunit: {} config, {} runtime{} ({})",
+                cli.config,
+                cli.runtime,
+                cli.off.map(|o| format!(", {o} off")).unwrap_or_default(),
                 tree.path.display()
             );
             print!("{}", outcome.results.table());
+            for p in &outcome.problems {
+                println!("error: incomplete run: {p}");
+            }
             println!(
                 "results: {} (console.log, results.json, build.log, run.log)",
                 outcome.dir.display()
             );
+            return Ok(outcome.problems.is_empty());
         }
         Cmd::Matrix => {
             if !cli.no_apply {

@@ -53,6 +53,11 @@ pub struct Suite {
     pub name: String,
     /// Its cases in the order they ran.
     pub cases: Vec<Case>,
+    /// The suite's own verdict when it reported no case: kunit.py files such a suite (its
+    /// `suite_init` failed, or it was skipped as a whole) among the top level's `test_cases`,
+    /// KTAP closes it with `not ok N suite` right after its plan. `None` for a suite with cases.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub verdict: Option<Status>,
 }
 
 /// Pass / fail / skip counts; crashed cases count as failures.
@@ -95,6 +100,10 @@ pub struct Results {
     /// parser's findings, empty for JSON.
     #[serde(skip)]
     pub lost: Vec<String>,
+    /// KTAP plans (`1..N`) that never came: `(top level)` or a suite's name. A kernel that
+    /// died before printing them, or output that is not KTAP. The KTAP parser's findings.
+    #[serde(skip)]
+    pub missing_plans: Vec<String>,
 }
 
 impl Results {
@@ -119,7 +128,20 @@ impl Results {
             results.suites.push(Suite {
                 name: name.to_string(),
                 cases,
+                verdict: None,
             });
+        }
+        // A suite without a single case is a leaf of the top level, not a group: a suite whose
+        // init failed (`FAIL`), or one that crashed before its first case (`ERROR`).
+        if let Some(leaves) = top.get("test_cases").and_then(|c| c.as_array()) {
+            for leaf in leaves {
+                let name = leaf.get("name").and_then(|n| n.as_str()).unwrap_or("?");
+                results.suites.push(Suite {
+                    name: name.to_string(),
+                    cases: Vec::new(),
+                    verdict: Some(json_status(leaf)),
+                });
+            }
         }
         Ok(results)
     }
@@ -128,6 +150,7 @@ impl Results {
     /// failure line and the order cases ran in.
     pub fn merge_console(&mut self, console: &Results) {
         self.lost = console.lost.clone();
+        self.missing_plans = console.missing_plans.clone();
         for suite in &mut self.suites {
             let Some(raw) = console.suites.iter().find(|s| s.name == suite.name) else {
                 continue;
@@ -192,6 +215,17 @@ impl Results {
         for lost in &self.lost {
             let _ = writeln!(out, "warning: the console lost lines: {lost}");
         }
+        for missing in &self.missing_plans {
+            let _ = writeln!(out, "warning: no KTAP plan (1..N) for {missing}");
+        }
+        for s in self.suites.iter().filter(|s| s.cases.is_empty()) {
+            let verdict = s.verdict.map_or("no verdict", Status::word);
+            let _ = writeln!(
+                out,
+                "warning: suite {} reported no case ({verdict}: its init failed?)",
+                s.name
+            );
+        }
         if !failing.is_empty() {
             let _ = writeln!(out, "\nfailing cases:");
             for (s, c) in failing {
@@ -209,19 +243,23 @@ impl Results {
     }
 }
 
+/// The verdict of a kunit.py JSON test case (anything but PASS, SKIP or ERROR is a failure).
+fn json_status(case: &serde_json::Value) -> Status {
+    match case.get("status").and_then(|s| s.as_str()) {
+        Some("PASS") => Status::Pass,
+        Some("SKIP") => Status::Skip,
+        Some("ERROR") => Status::Error,
+        _ => Status::Fail,
+    }
+}
+
 fn json_leaves(group: &serde_json::Value, prefix: &str, out: &mut Vec<Case>) {
     if let Some(cases) = group.get("test_cases").and_then(|c| c.as_array()) {
         for case in cases {
             let name = case.get("name").and_then(|n| n.as_str()).unwrap_or("?");
-            let status = match case.get("status").and_then(|s| s.as_str()) {
-                Some("PASS") => Status::Pass,
-                Some("SKIP") => Status::Skip,
-                Some("ERROR") => Status::Error,
-                _ => Status::Fail,
-            };
             out.push(Case {
                 name: format!("{prefix}{name}"),
-                status,
+                status: json_status(case),
                 failure: None,
             });
         }
@@ -398,6 +436,13 @@ pub fn parse_ktap(console: &str) -> Results {
         }
         let depth = stack.len();
         let Some(top) = stack.last_mut() else { break };
+        if depth == 1 && indent == 0 && top.plan.is_none() {
+            if let Some(plan) = content.strip_prefix("1..") {
+                top.plan = plan.trim().parse().ok();
+                last_was_diag = false;
+                continue;
+            }
+        }
         if indent == top.indent && depth > 1 {
             if let Some(plan) = content.strip_prefix("1..") {
                 top.plan = plan.trim().parse().ok();
@@ -419,6 +464,9 @@ pub fn parse_ktap(console: &str) -> Results {
     while stack.len() > 1 {
         let Some(group) = stack.pop() else { break };
         close_group(&mut stack, &mut results, group, None);
+    }
+    if stack.first().is_none_or(|top| top.plan.is_none()) {
+        results.missing_plans.insert(0, "(top level)".to_string());
     }
     results
 }
@@ -448,7 +496,8 @@ fn close_group(
         .clone()
         .or_else(|| result.map(|r| r.name.clone()))
         .unwrap_or_else(|| "?".to_string());
-    if let (Some(plan), Some(_)) = (group.plan, result) {
+    // A suite that reported no case (its init failed) is a verdict of its own, not lost lines.
+    if let (Some(plan), Some(_), false) = (group.plan, result, group.cases.is_empty()) {
         if group.next != plan + 1 {
             results.lost.push(format!(
                 "{name}: planned {plan} tests but the last one was {}",
@@ -473,9 +522,14 @@ fn close_group(
         return;
     };
     if depth == 1 {
+        if group.plan.is_none() {
+            results.missing_plans.push(name.clone());
+        }
+        let verdict = result.filter(|_| group.cases.is_empty()).map(status_of);
         results.suites.push(Suite {
             name,
             cases: group.cases,
+            verdict,
         });
         return;
     }
@@ -676,6 +730,73 @@ failing cases:
             .contains("  kasan.boom (crashed)\n      (no failure message)"));
         assert!(Results::from_kunit_json("{}").is_err());
         assert!(Results::from_kunit_json("not json").is_err());
+    }
+
+    #[test]
+    fn suites_without_cases_are_kept() {
+        // kunit.py files a suite that ran no case (suite_init failed) as a top-level leaf.
+        let json = r#"{
+            "name": "KUnit Test Group",
+            "sub_groups": [{"name": "kasan", "sub_groups": [], "test_cases": [
+                {"name": "a", "status": "PASS"}], "misc": {}}],
+            "test_cases": [{"name": "rkasan_quarantine", "status": "FAIL"}]
+        }"#;
+        let r = Results::from_kunit_json(json).unwrap();
+        let names: Vec<&str> = r.suites.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["kasan", "rkasan_quarantine"]);
+        assert!(r.suites[1].cases.is_empty());
+        assert_eq!(r.suites[1].verdict, Some(Status::Fail));
+        assert_eq!(r.suites[0].verdict, None);
+        // The same in KTAP: a plan, a diagnostic, then the suite's own `not ok`.
+        let console = [
+            "KTAP version 1",
+            "1..2",
+            "    KTAP version 1",
+            "    # Subtest: a",
+            "    1..1",
+            "    ok 1 x",
+            "ok 1 a",
+            "    KTAP version 1",
+            "    # Subtest: q",
+            "    1..3",
+            "    # q: failed to initialize (-12)",
+            "not ok 2 q\n",
+        ]
+        .join("\n");
+        let console = console.as_str();
+        let r = parse_ktap(console);
+        assert_eq!(r.suites.len(), 2);
+        assert_eq!(r.suites[1].name, "q");
+        assert!(r.suites[1].cases.is_empty());
+        assert_eq!(r.suites[1].verdict, Some(Status::Fail));
+        assert_eq!(r.suites[0].verdict, None);
+        // An init failure is no lost line: running again would not help.
+        assert!(r.lost.is_empty(), "{:?}", r.lost);
+        assert!(r.missing_plans.is_empty(), "{:?}", r.missing_plans);
+        assert!(
+            r.table().contains("suite q reported no case (FAIL"),
+            "{}",
+            r.table()
+        );
+    }
+
+    #[test]
+    fn missing_plans_are_recorded() {
+        assert!(parse_ktap(&baseline("generic").unwrap())
+            .missing_plans
+            .is_empty());
+        // No top-level plan, and suite s without its `1..N`.
+        let console = "KTAP version 1\n    KTAP version 1\n    # Subtest: s\n    ok 1 a\nok 1 s\n";
+        let r = parse_ktap(console);
+        assert_eq!(r.suites[0].cases.len(), 1);
+        assert_eq!(r.missing_plans, ["(top level)", "s"]);
+        assert!(r.table().contains("no KTAP plan (1..N) for s\n"));
+        // No KTAP at all: a kernel that died before KUnit started.
+        assert_eq!(parse_ktap("Kernel panic\n").missing_plans, ["(top level)"]);
+        // The JSON path takes the console's findings.
+        let mut j = Results::from_kunit_json(r#"{"sub_groups": [], "test_cases": []}"#).unwrap();
+        j.merge_console(&r);
+        assert_eq!(j.missing_plans, ["(top level)", "s"]);
     }
 
     #[test]
