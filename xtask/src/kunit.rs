@@ -910,9 +910,12 @@ const FORBIDDEN_SYMBOLS: &[&str] = &[
 /// [`FORBIDDEN_SYMBOLS`] substring: exact names, each one checked to be no panic path.
 const ALLOWED_SYMBOLS: &[&str] = &[];
 
-/// The kernel's instrumented string functions: the runtime may call them only while it reports
-/// (the report path formats and copies, after the access was checked).
-const MEM_FUNCTIONS: &[&str] = &["memcpy", "memset", "__memcpy", "__memset"];
+/// The kernel's instrumented string functions: under KASAN, `memcpy()`, `memset()` and
+/// `memmove()` check their range before they copy (mm/kasan/shadow.c), so the runtime may call
+/// them only while it reports (the report path formats and copies, with reports of the current
+/// task suppressed). Their `__`-prefixed twins are the architecture's uninstrumented versions,
+/// which the poisoning paths use on the shadow as generic.c does.
+const MEM_FUNCTIONS: &[&str] = &["memcpy", "memset", "memmove"];
 
 /// Substrings naming the functions of the report path (mangled or not), the only ones that may
 /// call [`MEM_FUNCTIONS`]: `rkasan_report` (kernel_report.rs) and the core's `report` module,
@@ -1842,6 +1845,12 @@ mod tests {
         assert!(check_mem_callers(arm).is_err());
         assert_eq!(
             check_mem_callers(&disasm_calling("rkasan_check_range", "memcpy_inline")),
+            Ok(vec![])
+        );
+        // The poisoning paths fill the shadow with the uninstrumented __memset(), as
+        // generic.c does: no report path needed.
+        assert_eq!(
+            check_mem_callers(&disasm_calling("rkasan_poison", "__memset")),
             Ok(vec![])
         );
     }
