@@ -142,11 +142,19 @@ pub enum KasanArgFault {
 }
 
 /// The value as the C handler sees it: the bytes before the first NUL, if any.
+///
+/// A plain loop: `Iterator::position()` on a slice asserts its index with
+/// `hint::assert_unchecked()`, which with debug assertions (`CONFIG_RUST_DEBUG_ASSERTIONS`)
+/// becomes a `panic_nounwind` call.
 fn c_str(s: &[u8]) -> &[u8] {
-    match s.iter().position(|&b| b == 0) {
-        Some(n) => s.get(..n).unwrap_or(s),
-        None => s,
+    let mut n: usize = 0;
+    while let Some(&c) = s.get(n) {
+        if c == 0 {
+            break;
+        }
+        n = n.wrapping_add(1);
     }
+    s.get(..n).unwrap_or(s)
 }
 
 /// `s[i]` of a C string: the NUL terminator (0) past the end.
@@ -674,9 +682,10 @@ pub struct Arg<'a> {
     pub val: Option<&'a [u8]>,
 }
 
-/// `isspace()` of `lib/ctype.c` for the command line's ASCII.
+/// `isspace()` of `lib/ctype.c`: the `_S` entries of its Latin-1 `_ctype[]` table, which are
+/// HT, LF, VT, FF, CR, space and NBSP (0xa0).
 const fn is_space(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0xa0)
 }
 
 /// `skip_spaces()` of `lib/string_helpers.c`.

@@ -152,6 +152,11 @@ pub unsafe fn find<T: Copy>(
         free_first: None,
     };
     let len = entries.len() as u64;
+    // An empty ring (stack collection off) holds nothing; returning here also tells the
+    // compiler that `i % len` below cannot divide by zero (no `panic_const_rem_by_zero`).
+    if len == 0 {
+        return found;
+    }
     let mut i = pos.wrapping_sub(1);
     let stop = i.wrapping_sub(len);
     while i != stop {

@@ -249,6 +249,305 @@ pub extern "C" fn rk_non_canonical(addr: usize, in_shadow: bool) -> usize {
 }
 "#;
 
+/// Appended to [`CRATE_ROOT`] for the other core modules, with wrappers shaped like the kernel
+/// glue's calls (`linux/tree/mm/kasan/rkasan/kernel_*.rs`): boot parameters (`kernel_params.rs`,
+/// `kernel_quarantine.rs`), the quarantine (`kernel_quarantine.rs`), the stack ring, the tag
+/// helpers and the software tag checks (`kernel_tags.rs`, with its `KernelTagShadow`).
+const CORE_PART: &str = r#"
+#[path = "{SRC}/params.rs"]
+pub mod params;
+#[path = "{SRC}/quarantine.rs"]
+pub mod quarantine;
+#[path = "{SRC}/stack_ring.rs"]
+pub mod stack_ring;
+#[path = "{SRC}/sw_tags.rs"]
+pub mod sw_tags;
+#[path = "{SRC}/tags.rs"]
+pub mod tags;
+
+use core::ffi::c_void;
+use core::ptr::NonNull;
+use core::sync::atomic::AtomicU64;
+use params::*;
+use quarantine::*;
+use stack_ring::Entry;
+
+fn errno<T>(r: Result<T, ParamError>) -> i32 {
+    match r {
+        Ok(_) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+#[no_mangle]
+pub fn rk_early_param(which: u8, arg: Option<&[u8]>) -> i32 {
+    match which {
+        0 => errno(early_kasan_flag(arg)),
+        1 => errno(early_kasan_mode(arg)),
+        2 => errno(early_kasan_flag_vmalloc(arg, true)),
+        3 => errno(early_kasan_flag_vmalloc(arg, false)),
+        4 => errno(early_kasan_flag_write_only(arg)),
+        5 => errno(early_kasan_flag_page_alloc_sample(arg)),
+        6 => errno(early_kasan_flag_page_alloc_sample_order(arg)),
+        7 => errno(early_kasan_fault(arg)),
+        8 => errno(early_kasan_flag_stacktrace(arg)),
+        9 => errno(early_kasan_flag_stack_ring_size(arg)),
+        _ => errno(early_kasan_quarantine_size(arg)),
+    }
+}
+
+#[no_mangle]
+pub fn rk_multi_shot(line: &[u8]) -> bool {
+    kasan_set_multi_shot(line)
+}
+
+#[no_mangle]
+pub fn rk_boot_args(cmdline: &[u8], param: &[u8], val: Option<&[u8]>, out: &mut BootArgs) -> usize {
+    let mut b = BootArgs::default();
+    let malformed = b.parse_command_line(cmdline);
+    let _ = b.early_param(param, val);
+    let _ = b.setup(param);
+    *out = b;
+    malformed.wrapping_add(stack_ring_size_or_default(b.stack_ring_size))
+}
+
+const BATCHES: usize = quarantine_batches(64);
+static QUARANTINE: Quarantine<BATCHES> = Quarantine::new();
+
+extern "C" {
+    fn rk_qlink_to_cache(node: *mut QNode, size: *mut usize) -> *mut c_void;
+    fn rk_qlink_free(node: *mut QNode, cache: *mut c_void);
+}
+
+fn qlink_to_cache(node: NonNull<QNode>) -> (*mut c_void, usize) {
+    let mut size = 0;
+    let cache = unsafe { rk_qlink_to_cache(node.as_ptr(), &mut size) };
+    (cache, size)
+}
+
+fn free_all(list: QList, cache: *mut c_void) -> usize {
+    let n = list.len();
+    for node in list {
+        unsafe { rk_qlink_free(node.as_ptr(), cache) };
+    }
+    n
+}
+
+#[no_mangle]
+pub extern "C" fn rk_quarantine_limits(pages: usize, online: u32, kind: u8, value: usize) -> usize {
+    let size = match kind {
+        0 => QuarantineSize::Default,
+        1 => QuarantineSize::Bytes(value),
+        _ => QuarantineSize::Percent(u8::try_from(value).unwrap_or(100)),
+    };
+    let l = quarantine_limits(totalram_bytes(pages, 12), online, BATCHES, size);
+    let l2 = quarantine_limits(totalram_bytes(pages, 12), online, BATCHES, QuarantineSize::Default);
+    l.max_size.wrapping_add(l.batch_size).wrapping_add(l2.max_size)
+        .wrapping_add(size.total_size(pages))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn rk_quarantine_put(
+    q: *mut CpuQuarantine,
+    node: *mut QNode,
+    size: usize,
+    pages: usize,
+    online: u32,
+) -> usize {
+    let Some(node) = NonNull::new(node) else {
+        return 0;
+    };
+    let q = unsafe { &mut *q };
+    let to_free = match unsafe { q.put(node, size) } {
+        PutOutcome::Offline => return 1,
+        PutOutcome::Queued => return 2,
+        PutOutcome::Spill(batch) => {
+            let mut ring = unsafe { QUARANTINE.assume_locked() };
+            ring.put_batch(batch);
+            if !QUARANTINE.needs_reduce() {
+                return 3;
+            }
+            let limits =
+                quarantine_limits(totalram_bytes(pages, 12), online, BATCHES, QuarantineSize::Default);
+            ring.reduce(limits)
+        }
+    };
+    free_all(to_free, core::ptr::null_mut()).wrapping_add(q.puts())
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn rk_quarantine_remove_cache(
+    q: *mut CpuQuarantine,
+    shrink: *mut QList,
+    cache: *mut c_void,
+) -> usize {
+    let (q, shrink) = unsafe { (&mut *q, &mut *shrink) };
+    let mut to_free = QList::new();
+    if !q.is_offline() {
+        q.remove_cache(shrink, &cache, qlink_to_cache);
+    }
+    QList::move_cache(shrink, &mut to_free, &cache, qlink_to_cache);
+    let mut n = free_all(to_free.take(), cache);
+    let mut ring = unsafe { QUARANTINE.assume_locked() };
+    for i in 0..BATCHES {
+        if ring.remove_cache_batch(i, &mut to_free, &cache, qlink_to_cache) {
+            n = n.wrapping_add(to_free.bytes());
+        }
+    }
+    ring.count_cache_removal();
+    n.wrapping_add(free_all(to_free, cache))
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn rk_quarantine_cpu(q: *mut CpuQuarantine, online: bool) -> usize {
+    let q = unsafe { &mut *q };
+    if online {
+        q.set_online();
+        return q.list().len();
+    }
+    let mut n = free_all(q.set_offline(), core::ptr::null_mut());
+    let mut ring = unsafe { QUARANTINE.assume_locked() };
+    let st = ring.stats();
+    n = n.wrapping_add(st.held_objects).wrapping_add(st.size);
+    n = n.wrapping_add(ring.head()).wrapping_add(ring.tail());
+    n = n.wrapping_add(ring.batch(3).map_or(0, QList::len));
+    n.wrapping_add(free_all(ring.drain_all(), core::ptr::null_mut()))
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct Track {
+    pub pid: u32,
+    pub stack: u32,
+}
+
+#[no_mangle]
+pub unsafe fn rk_stack_ring_save(
+    ring: &[Entry<Track>],
+    pos: &AtomicU64,
+    object: usize,
+    object_size: usize,
+    track: Track,
+    is_free: bool,
+) -> u32 {
+    let Some(entry) = stack_ring::claim(ring, pos) else {
+        return 0;
+    };
+    unsafe { stack_ring::record(entry, object, object_size, track, is_free) }.stack
+}
+
+#[no_mangle]
+pub unsafe fn rk_stack_ring_find(
+    ring: &[Entry<Track>],
+    pos: u64,
+    object: usize,
+    tag: u8,
+    object_size: usize,
+    access_addr: usize,
+    access_size: usize,
+    alloc: *mut Track,
+    free: *mut Track,
+) -> *const u8 {
+    let found = unsafe { stack_ring::find(ring, pos, object, tag, object_size) };
+    unsafe {
+        if let Some(t) = found.alloc {
+            alloc.write(t);
+        }
+        if let Some(t) = found.free {
+            free.write(t);
+        }
+    }
+    let a = stack_ring::bug_type(&found, access_addr, access_size).name();
+    let b = stack_ring::common_bug_type(access_addr, access_size).name();
+    if access_size & 1 == 0 { a.as_ptr() } else { b.as_ptr() }
+}
+
+#[no_mangle]
+pub extern "C" fn rk_tags(addr: u64, tag: u8, state: u32, random: u64, object_size: usize) -> u64 {
+    let p = addr as usize as *mut u8;
+    let mut t = tags::sw_tag_from_state(tags::sw_prng_next(state));
+    t ^= tags::mte_get_ptr_tag(addr) ^ tags::get_tag(addr) ^ tags::get_tag_ptr(p);
+    t ^= tags::hw_random_tag(random) ^ tags::irg_tag(random, tags::KERNEL_GCR_EL1_EXCL);
+    let mut s = state;
+    t ^= tags::assign_tag(false, tag & 1 != 0, tag & 2 != 0, tag, || tags::sw_random_tag(&mut s));
+    let mut skip = state as isize;
+    let sampled = tags::sample_page_alloc(&mut skip, object_size, 3, u32::from(tag));
+    let size = tags::alloc_size(|i| tags::get_tag(addr.wrapping_add(i as u64)), 16, object_size);
+    (tags::set_tag_ptr(tags::reset_tag_ptr(p), t) as u64)
+        ^ tags::reset_tag(addr)
+        ^ tags::untagged_addr(addr)
+        ^ tags::set_tag(addr, t)
+        ^ u64::from(sampled)
+        ^ size as u64
+}
+
+const SW_KASAN_SHADOW_OFFSET: usize = 0xffff_ffc0_0000_0000;
+
+pub struct TagShadow;
+
+impl Shadow for TagShadow {
+    #[inline(always)]
+    fn mem_to_shadow(&self, addr: usize) -> *mut u8 {
+        core::ptr::with_exposed_provenance_mut(
+            (addr >> sw_tags::SW_TAGS_SCALE_SHIFT).wrapping_add(SW_KASAN_SHADOW_OFFSET),
+        )
+    }
+    #[inline(always)]
+    fn shadow_to_mem(&self, shadow: *const u8) -> usize {
+        shadow.addr().wrapping_sub(SW_KASAN_SHADOW_OFFSET) << sw_tags::SW_TAGS_SCALE_SHIFT
+    }
+    #[inline(always)]
+    fn has_metadata(&self, addr: usize) -> bool {
+        addr >= 0xffff_8000_0000_0000
+    }
+    #[inline(always)]
+    unsafe fn fill(&self, shadow: *mut u8, value: u8, len: usize) {
+        unsafe { __memset(shadow, i32::from(value), len) };
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn rk_sw_tags(op: u8, addr: usize, size: usize, value: u8) -> usize {
+    let s = TagShadow;
+    unsafe {
+        match op {
+            0 => usize::from(sw_tags::check_range(&s, addr, size).is_err()),
+            1 => usize::from(sw_tags::byte_accessible(&s, addr)),
+            2 => usize::from(sw_tags::poison(&s, addr, size, value).is_ok()),
+            3 => usize::from(sw_tags::unpoison(&s, addr, size).is_ok()),
+            _ => sw_tags::find_first_bad_addr(&s, addr, size)
+                .wrapping_add(sw_tags::round_up_granule(size)),
+        }
+    }
+}
+"#;
+
+/// The wrappers of [`CORE_PART`].
+const CORE_WRAPPERS: &[&str] = &[
+    "rk_early_param",
+    "rk_multi_shot",
+    "rk_boot_args",
+    "rk_quarantine_limits",
+    "rk_quarantine_put",
+    "rk_quarantine_remove_cache",
+    "rk_quarantine_cpu",
+    "rk_stack_ring_save",
+    "rk_stack_ring_find",
+    "rk_tags",
+    "rk_sw_tags",
+];
+
+/// What [`CORE_PART`] may call: the shadow fill, the glue's quarantine callbacks and, for the
+/// boot parameters' keyword comparisons (at `opt-level=s`), `bcmp()` / `memcmp()` of
+/// `lib/string.c`.
+const CORE_ALLOWED_UNDEFINED: &[&str] = &[
+    "__memset",
+    "rk_qlink_to_cache",
+    "rk_qlink_free",
+    "bcmp",
+    "memcmp",
+];
+
 /// Every wrapper above: each must be defined in the object, or the test proves nothing.
 const WRAPPERS: &[&str] = &[
     "rk_load1",
@@ -476,5 +775,53 @@ fn report_path_references_no_panic() {
             .map(|s| s.name.as_str())
             .collect();
         eprintln!("report path, debug-assertions={debug_assertions}: undefined {undefined:?}");
+    }
+}
+
+#[test]
+fn core_modules_reference_no_panic() {
+    if !cfg!(all(
+        target_os = "linux",
+        target_endian = "little",
+        target_pointer_width = "64"
+    )) {
+        eprintln!("skipped: the symbol check reads little-endian ELF64 objects");
+        return;
+    }
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("no_panic");
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = format!("{CRATE_ROOT}{CORE_PART}");
+    for opt_level in ["2", "s"] {
+        for debug_assertions in ["off", "on"] {
+            let obj = build_object(&dir, "rkasan_core", &source, opt_level, debug_assertions);
+            let symbols = elf64_symbols(&std::fs::read(&obj).unwrap());
+            let config = format!("opt-level={opt_level} debug-assertions={debug_assertions}");
+            for w in CORE_WRAPPERS {
+                assert!(
+                    symbols.iter().any(|s| s.defined && s.name == *w),
+                    "{config}: wrapper {w} missing from the object"
+                );
+            }
+            let undefined: Vec<&str> = symbols
+                .iter()
+                .filter(|s| !s.defined)
+                .map(|s| s.name.as_str())
+                .collect();
+            for u in &undefined {
+                assert!(
+                    CORE_ALLOWED_UNDEFINED.contains(u),
+                    "{config}: the core modules call {u}"
+                );
+            }
+            assert_eq!(
+                has_panic_symbol(&symbols),
+                None,
+                "{config}: panic-like symbol in quarantine, params, stack_ring, sw_tags or tags"
+            );
+            eprintln!(
+                "core modules, {config}: {} symbols, undefined: {undefined:?}",
+                symbols.len()
+            );
+        }
     }
 }

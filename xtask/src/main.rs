@@ -151,6 +151,19 @@ fn ci(tree: &Tree, jobs: usize) -> Result<bool> {
         }
         step.done();
     }
+    // The boot-parameter fuzzer against its C reference model, 30 s (no kernel needed).
+    let fuzz = "rkasan/fuzz/run.sh 30";
+    let step = Step::start(fuzz, None);
+    let status = Command::new("sh")
+        .args(["rkasan/fuzz/run.sh", "30"])
+        .env("CARGO", &cargo)
+        .current_dir(util::workspace_root())
+        .stdin(std::process::Stdio::null())
+        .status()?;
+    if !status.success() {
+        return Err(util::Error(format!("ci: `{fuzz}` failed ({status})")));
+    }
+    step.done();
     let _lock = util::lock_lab()?;
     prepare(tree)?;
     let matrix_ok = matrix::matrix(tree, None, jobs)?;
