@@ -17,7 +17,7 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::kunit::{self, Arch, Runtime};
 use crate::results::{parse_ktap, Results, Status};
@@ -601,12 +601,6 @@ pub fn shadow_window(rows: &[&str]) -> String {
     format!("shadow: {}", window.join(" "))
 }
 
-/// How a boot ended.
-struct Boot {
-    console: String,
-    timed_out: bool,
-}
-
 /// Boots `<build>/linux` with the initramfs and `params`, console to `log`, within `timeout`.
 fn boot(
     build: &Path,
@@ -614,41 +608,17 @@ fn boot(
     params: &[String],
     log: &Path,
     timeout: Duration,
-) -> Result<Boot> {
-    let file = fs::File::create(log).context(format!("cannot create {}", log.display()))?;
-    let err = file.try_clone()?;
-    // No core dump from a panicking UML (it aborts).
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg("ulimit -c 0; exec \"$0\" \"$@\"")
-        .arg(build.join("linux"))
-        .args(BOOT_PARAMS)
-        .arg(format!("initrd={}", initrd.display()))
-        .args(params)
-        .current_dir(log.parent().unwrap_or(Path::new(".")))
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(file))
-        .stderr(Stdio::from(err));
-    let mut child = cmd.spawn().context("cannot run the UML kernel")?;
-    let start = Instant::now();
-    let mut timed_out = false;
-    loop {
-        if child.try_wait()?.is_some() {
-            break;
-        }
-        if start.elapsed() > timeout {
-            let _ = child.kill();
-            let _ = child.wait();
-            timed_out = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let raw = fs::read(log).unwrap_or_default();
-    Ok(Boot {
-        console: String::from_utf8_lossy(&raw).into_owned(),
-        timed_out,
-    })
+) -> Result<kunit::UmlBoot> {
+    let mut all: Vec<String> = BOOT_PARAMS.iter().map(|p| p.to_string()).collect();
+    all.push(format!("initrd={}", initrd.display()));
+    all.extend(params.iter().cloned());
+    kunit::boot_uml(
+        &build.join("linux"),
+        &all,
+        log.parent().unwrap_or(Path::new(".")),
+        log,
+        timeout,
+    )
 }
 
 fn build(tree: &Tree, runtime: Runtime, dir: &Path, out: &Path, jobs: usize) -> Result<()> {

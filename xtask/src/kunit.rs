@@ -601,6 +601,123 @@ fn exec_command(
     Ok(cmd)
 }
 
+/// The arguments kunit.py gives a UML kernel (tools/testing/kunit/kunit_kernel.py:
+/// `run_kernel()` and `LinuxSourceTreeOperationsUml.start()`), after the config's own.
+fn uml_kunit_params(config: Config, filter: Option<&str>) -> Vec<String> {
+    let mut params: Vec<String> = config.kernel_args().iter().map(|a| a.to_string()).collect();
+    if let Some(glob) = filter {
+        params.push(format!("kunit.filter_glob={glob}"));
+    }
+    params.extend(
+        [
+            "kunit.enable=1",
+            "mem=1G",
+            "console=tty",
+            "kunit_shutdown=halt",
+        ]
+        .map(String::from),
+    );
+    params
+}
+
+/// Boots the UML kernel of `build` as `kunit.py exec` would, but with its console written
+/// straight to `console` instead of a pipe. UML's console drops printk output when a write to
+/// its non-blocking stdout returns EAGAIN (arch/um/drivers/chan_user.c: `generic_write()`), which
+/// a pipe does as soon as kunit.py reads more slowly than the kernel prints: on a loaded machine
+/// whole test cases vanish from the console. A regular file never returns EAGAIN.
+fn boot_uml_for_kunit(
+    config: Config,
+    build: &Path,
+    console: &Path,
+    filter: Option<&str>,
+    run_log: &Path,
+) -> Result<()> {
+    let params = uml_kunit_params(config, filter);
+    let timeout = std::time::Duration::from_secs(config.timeout_secs().into());
+    let cwd = build.to_path_buf();
+    let boot = boot_uml(&build.join("linux"), &params, &cwd, console, timeout)?;
+    let mut log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(run_log)
+        .context(format!("cannot open {}", run_log.display()))?;
+    use std::io::Write as _;
+    writeln!(
+        log,
+        "$ {} {}\n{}",
+        build.join("linux").display(),
+        params.join(" "),
+        if boot.timed_out {
+            format!("timed out after {} s: killed", timeout.as_secs())
+        } else {
+            "exited".to_string()
+        }
+    )?;
+    Ok(())
+}
+
+/// How a UML boot ended.
+pub(crate) struct UmlBoot {
+    /// The console, as written to the log.
+    pub(crate) console: String,
+    /// True when it ran past its timeout and was killed.
+    pub(crate) timed_out: bool,
+}
+
+/// Boots the UML kernel `linux` with `params` in `cwd`, its console (stdout and stderr) written
+/// to the file `log` (see [`boot_uml_for_kunit`] for why a file), within `timeout`.
+pub(crate) fn boot_uml(
+    linux: &Path,
+    params: &[String],
+    cwd: &Path,
+    log: &Path,
+    timeout: std::time::Duration,
+) -> Result<UmlBoot> {
+    let file = fs::File::create(log).context(format!("cannot create {}", log.display()))?;
+    let err = file.try_clone()?;
+    // No core dump from a panicking UML (it aborts).
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("ulimit -c 0; exec \"$0\" \"$@\"")
+        .arg(linux)
+        .args(params)
+        .current_dir(cwd)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::from(file))
+        .stderr(std::process::Stdio::from(err));
+    let mut child = cmd.spawn().context("cannot run the UML kernel")?;
+    let start = std::time::Instant::now();
+    let mut timed_out = false;
+    loop {
+        if child.try_wait()?.is_some() {
+            break;
+        }
+        if start.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            timed_out = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let raw = fs::read(log).unwrap_or_default();
+    Ok(UmlBoot {
+        console: String::from_utf8_lossy(&raw).into_owned(),
+        timed_out,
+    })
+}
+
+/// `kunit.py parse` of a console file, writing its `--json`.
+fn parse_command(tree: &Tree, console: &Path, json: &Path) -> Command {
+    let mut cmd = Command::new("python3");
+    cmd.current_dir(&tree.path)
+        .arg(tree.path.join("tools/testing/kunit/kunit.py"))
+        .arg("parse")
+        .arg(format!("--json={}", json.display()))
+        .arg(console);
+    cmd
+}
+
 /// kunit.py `sub` for `arch` with a kunitconfig `fragment`, `--kconfig_add` options and a build
 /// dir.
 pub(crate) fn kunit_py_with(
@@ -858,7 +975,12 @@ fn run_inner(
     let results = run_until_complete(|| {
         let _ = fs::remove_file(&console);
         let _ = fs::remove_file(&json);
-        let mut cmd = exec_command(tree, config, runtime, off, &build, &json, filter)?;
+        let mut cmd = if config.arch() == Arch::Um {
+            boot_uml_for_kunit(config, &build, &console, filter, &run_log)?;
+            parse_command(tree, &console, &json)
+        } else {
+            exec_command(tree, config, runtime, off, &build, &json, filter)?
+        };
         // kunit.py exits 1 when a test fails: the results decide, not its status.
         let status = util::spawn_logged(&mut cmd, &run_log)?;
         if console.is_file() {
@@ -1853,6 +1975,61 @@ mod tests {
             check_mem_callers(&disasm_calling("rkasan_poison", "__memset")),
             Ok(vec![])
         );
+    }
+
+    #[test]
+    fn uml_boots_like_kunit_py() {
+        // kunit_kernel.py: run_kernel() appends the filter and kunit.enable=1, then
+        // LinuxSourceTreeOperationsUml.start() mem=1G, console=tty, kunit_shutdown=halt.
+        assert_eq!(
+            uml_kunit_params(Config::Full, Some("rkasan*")),
+            [
+                "seccomp=on",
+                "ncpus=2",
+                "kunit.filter_glob=rkasan*",
+                "kunit.enable=1",
+                "mem=1G",
+                "console=tty",
+                "kunit_shutdown=halt"
+            ]
+        );
+        assert_eq!(
+            uml_kunit_params(Config::Generic, None),
+            [
+                "kunit.enable=1",
+                "mem=1G",
+                "console=tty",
+                "kunit_shutdown=halt"
+            ]
+        );
+    }
+
+    #[test]
+    fn uml_boot_writes_the_console_and_times_out() {
+        let dir = std::env::temp_dir().join(format!("xtask-boot-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let linux = dir.join("linux");
+        // A "kernel" that prints its arguments, many lines fast, then sleeps when asked.
+        fs::write(
+            &linux,
+            "#!/bin/sh\necho \"$@\"\nseq 1 100000\n[ \"$1\" = hang ] && sleep 30\nexit 0\n",
+        )
+        .unwrap();
+        std::process::Command::new("chmod")
+            .args(["+x"])
+            .arg(&linux)
+            .status()
+            .unwrap();
+        let log = dir.join("console.log");
+        let second = std::time::Duration::from_secs(20);
+        let boot = boot_uml(&linux, &["a".into(), "b=c".into()], &dir, &log, second).unwrap();
+        assert!(!boot.timed_out);
+        assert!(boot.console.starts_with("a b=c\n1\n2\n"));
+        assert_eq!(boot.console.lines().count(), 100_001);
+        let short = std::time::Duration::from_millis(500);
+        let boot = boot_uml(&linux, &["hang".into()], &dir, &log, short).unwrap();
+        assert!(boot.timed_out);
+        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]
