@@ -9,6 +9,10 @@
 //! built with the C runtime until the series has added `config KASAN_RUST` to
 //! `lib/Kconfig.kasan`, with the Rust runtime from that commit on. The branch is checked out
 //! again at the end, whatever happened.
+//!
+//! The build directory records what built: a commit whose tree already built there with the
+//! same runtime, kunitconfig and make options is not built again (the same inputs give the same
+//! build), so a run after a change to one commit builds from that commit on.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -90,6 +94,8 @@ pub struct Built {
     pub planned: Planned,
     /// `None` if it built, else the first error.
     pub error: Option<String>,
+    /// True when its tree had built before with the same inputs (see [`Record`]): not built again.
+    pub cached: bool,
     /// The build's wall time.
     pub time: Duration,
 }
@@ -100,7 +106,11 @@ pub fn report(built: &[Built], total: Duration) -> String {
     let mut s = String::new();
     let n = built.len();
     for (i, b) in built.iter().enumerate() {
-        let result = if b.error.is_none() { "ok" } else { "FAILED" };
+        let result = match (&b.error, b.cached) {
+            (Some(_), _) => "FAILED",
+            (None, true) => "cached",
+            (None, false) => "ok",
+        };
         let _ = writeln!(
             s,
             "  {:>2}/{n} {} {:<4} {:<6} {:>6}  {}",
@@ -116,13 +126,65 @@ pub fn report(built: &[Built], total: Duration) -> String {
         }
     }
     let failed = built.iter().filter(|b| b.error.is_some()).count();
+    let cached = built.iter().filter(|b| b.cached).count();
     let _ = writeln!(
         s,
-        "bisect: {} of {n} commit(s) built, {failed} failed, in {}",
+        "bisect: {} of {n} commit(s) built ({cached} unchanged since they last built), {failed} \
+         failed, in {}",
         n - failed,
         util::fmt_duration(total)
     );
     s
+}
+
+/// What built in a build directory: one line `<tree> <runtime> <inputs>` per build that
+/// succeeded, `<inputs>` a hash of the kunitconfig, the `--kconfig_add` options and the make
+/// options.
+#[derive(Debug, Default)]
+pub struct Record {
+    lines: Vec<String>,
+}
+
+impl Record {
+    /// The record file of `dir`.
+    fn path(dir: &std::path::Path) -> std::path::PathBuf {
+        dir.join(".rkasan-bisect-built")
+    }
+
+    /// Reads the record of `dir` (empty if there is none).
+    pub fn load(dir: &std::path::Path) -> Record {
+        let text = std::fs::read_to_string(Record::path(dir)).unwrap_or_default();
+        Record {
+            lines: text.lines().map(str::to_string).collect(),
+        }
+    }
+
+    /// The key of a build of `tree` (a tree hash) with `runtime` and `inputs`.
+    pub fn key(tree: &str, runtime: Runtime, inputs: &[&str]) -> String {
+        // FNV-1a, 64 bits: a stable fingerprint of the inputs (not a defence against collisions
+        // made on purpose).
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for part in inputs {
+            for b in part.bytes().chain([0]) {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        format!("{tree} {} {h:016x}", runtime.name())
+    }
+
+    /// True when `key` built before.
+    pub fn has(&self, key: &str) -> bool {
+        self.lines.iter().any(|l| l == key)
+    }
+
+    /// Adds `key` and writes the record to `dir`.
+    pub fn add(&mut self, dir: &std::path::Path, key: String) -> Result<()> {
+        if !self.has(&key) {
+            self.lines.push(key);
+        }
+        util::write(&Record::path(dir), self.lines.join("\n") + "\n")
+    }
 }
 
 /// Checks the branch out again when dropped (after the last commit, an error or a panic).
@@ -154,12 +216,36 @@ pub fn bisect(tree: &Tree, jobs: usize) -> Result<bool> {
         dir.display()
     );
     let start = Instant::now();
+    let fragment = util::read(&config.fragment())?;
+    let make = crate::setup::make_options(Arch::Um)?;
+    let mut record = Record::load(&dir);
     let mut built = Vec::new();
     {
         let _restore = Restore { tree };
         for (i, p) in planned.iter().enumerate() {
             let short = &p.commit[..12.min(p.commit.len())];
+            let tree_hash = tree.git_out(&["rev-parse", &format!("{}^{{tree}}", p.commit)])?;
             tree.git_out(&["checkout", "-q", "--detach", &p.commit])?;
+            let opts = p.runtime.kconfig(tree)?;
+            let mut inputs: Vec<&str> = vec![&fragment];
+            inputs.extend(opts.iter().copied());
+            inputs.extend(make.iter().map(String::as_str));
+            let key = Record::key(&tree_hash, p.runtime, &inputs);
+            if record.has(&key) {
+                eprintln!(
+                    "==> bisect {}/{}: {short} {}: unchanged since it last built",
+                    i + 1,
+                    planned.len(),
+                    p.subject
+                );
+                built.push(Built {
+                    planned: p.clone(),
+                    error: None,
+                    cached: true,
+                    time: Duration::ZERO,
+                });
+                continue;
+            }
             let log = logs.join(format!("{:02}-{short}.log", i + 1));
             let step = Step::start(
                 format!(
@@ -172,15 +258,15 @@ pub fn bisect(tree: &Tree, jobs: usize) -> Result<bool> {
                 Some(&format!("log: {}", log.display())),
             );
             let t = Instant::now();
-            let result = p.runtime.kconfig(tree).and_then(|opts| {
-                let cmd =
-                    kunit::kunit_py_with(tree, "build", Arch::Um, &config.fragment(), &opts, &dir);
-                kunit::build_kernel(cmd, Arch::Um, jobs, &log, &format!("{short} {config}"))
-            });
+            let cmd =
+                kunit::kunit_py_with(tree, "build", Arch::Um, &config.fragment(), &opts, &dir);
+            let result =
+                kunit::build_kernel(cmd, Arch::Um, jobs, &log, &format!("{short} {config}"));
             let time = t.elapsed();
             let error = match result {
                 Ok(()) => {
                     step.done();
+                    record.add(&dir, key)?;
                     None
                 }
                 Err(e) => {
@@ -191,6 +277,7 @@ pub fn bisect(tree: &Tree, jobs: usize) -> Result<bool> {
             built.push(Built {
                 planned: p.clone(),
                 error,
+                cached: false,
                 time,
             });
         }
@@ -327,6 +414,7 @@ mod tests {
                 runtime,
             },
             error: error.map(str::to_string),
+            cached: secs == 0,
             time: Duration::from_secs(secs),
         };
         let text = report(
@@ -338,18 +426,63 @@ mod tests {
                     Some("ld.lld: error: duplicate"),
                     30,
                 ),
+                b("c: tests", Runtime::Rust, None, 0),
             ],
             Duration::from_secs(95),
         );
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 4, "{text}");
-        assert!(lines[0].contains(" 1/2 ") && lines[0].contains(" c ") && lines[0].contains("ok"));
+        assert_eq!(lines.len(), 5, "{text}");
+        assert!(lines[0].contains(" 1/3 ") && lines[0].contains(" c ") && lines[0].contains("ok"));
         assert!(lines[0].contains("1m02s") && lines[0].ends_with("a: core"));
         assert!(lines[1].contains("rust") && lines[1].contains("FAILED"));
         assert!(lines[2].contains("ld.lld: error: duplicate"));
+        assert!(lines[3].contains(" 3/3 ") && lines[3].contains("cached"));
         assert_eq!(
-            lines[3],
-            "bisect: 1 of 2 commit(s) built, 1 failed, in 1m35s"
+            lines[4],
+            "bisect: 2 of 3 commit(s) built (1 unchanged since they last built), 1 failed, in 1m35s"
         );
+    }
+
+    #[test]
+    fn record_keys_every_input() {
+        let dir = scratch("bisect-record");
+        let key = |tree: &str, runtime, inputs: &[&str]| Record::key(tree, runtime, inputs);
+        let k = key(
+            "t1",
+            Runtime::Rust,
+            &["frag", "CONFIG_KASAN_RUST=y", "LLVM=1"],
+        );
+        assert!(k.starts_with("t1 rust "), "{k}");
+        // Each input is part of the key, and so are the boundaries between them.
+        for other in [
+            key(
+                "t2",
+                Runtime::Rust,
+                &["frag", "CONFIG_KASAN_RUST=y", "LLVM=1"],
+            ),
+            key("t1", Runtime::C, &["frag", "CONFIG_KASAN_RUST=y", "LLVM=1"]),
+            key(
+                "t1",
+                Runtime::Rust,
+                &["frag2", "CONFIG_KASAN_RUST=y", "LLVM=1"],
+            ),
+            key("t1", Runtime::Rust, &["frag", "CONFIG_KASAN_RUST=y"]),
+            key(
+                "t1",
+                Runtime::Rust,
+                &["fragC", "ONFIG_KASAN_RUST=y", "LLVM=1"],
+            ),
+        ] {
+            assert_ne!(k, other);
+        }
+        let mut r = Record::load(&dir);
+        assert!(!r.has(&k));
+        r.add(&dir, k.clone()).unwrap();
+        r.add(&dir, k.clone()).unwrap();
+        let again = Record::load(&dir);
+        assert!(again.has(&k), "the record survives a reload");
+        assert_eq!(again.lines.len(), 1, "a key is recorded once");
+        assert!(!again.has(&key("t1", Runtime::C, &["frag"])));
+        let _ = fs::remove_dir_all(&dir);
     }
 }
