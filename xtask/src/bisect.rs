@@ -11,8 +11,9 @@
 //! again at the end, whatever happened.
 //!
 //! The build directory records what built: a commit whose tree already built there with the
-//! same runtime, kunitconfig and make options is not built again (the same inputs give the same
-//! build), so a run after a change to one commit builds from that commit on.
+//! same runtime, kunitconfig and make options is neither checked out nor built again (the same
+//! inputs give the same build), so a run after a change to one commit builds from that commit
+//! on.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -138,8 +139,8 @@ pub fn report(built: &[Built], total: Duration) -> String {
 }
 
 /// What built in a build directory: one line `<tree> <runtime> <inputs>` per build that
-/// succeeded, `<inputs>` a hash of the kunitconfig, the `--kconfig_add` options and the make
-/// options.
+/// succeeded, `<inputs>` a hash of the kunitconfig and the make options (the `--kconfig_add`
+/// options follow from the tree and the runtime).
 #[derive(Debug, Default)]
 pub struct Record {
     lines: Vec<String>,
@@ -225,10 +226,10 @@ pub fn bisect(tree: &Tree, jobs: usize) -> Result<bool> {
         for (i, p) in planned.iter().enumerate() {
             let short = &p.commit[..12.min(p.commit.len())];
             let tree_hash = tree.git_out(&["rev-parse", &format!("{}^{{tree}}", p.commit)])?;
-            tree.git_out(&["checkout", "-q", "--detach", &p.commit])?;
-            let opts = p.runtime.kconfig(tree)?;
+            // The `--kconfig_add` options follow from the tree and the runtime: the key need not
+            // name them, and a cached commit is not checked out (a checkout would give the files
+            // it changes new times, and the next build of any config would recompile them).
             let mut inputs: Vec<&str> = vec![&fragment];
-            inputs.extend(opts.iter().copied());
             inputs.extend(make.iter().map(String::as_str));
             let key = Record::key(&tree_hash, p.runtime, &inputs);
             if record.has(&key) {
@@ -246,6 +247,8 @@ pub fn bisect(tree: &Tree, jobs: usize) -> Result<bool> {
                 });
                 continue;
             }
+            tree.git_out(&["checkout", "-q", "--detach", &p.commit])?;
+            let opts = p.runtime.kconfig(tree)?;
             let log = logs.join(format!("{:02}-{short}.log", i + 1));
             let step = Step::start(
                 format!(
