@@ -26,7 +26,10 @@ commands:
             from an initramfs, and boot-parameter scenarios compared between C and Rust
   bench     setup, source, apply, then KASAN off / C runtime / Rust runtime kernels, run
             interleaved: ns per op of the rkasan_bench suite, table and chart
-  ci        cargo fmt --check, clippy, cargo test, then matrix and e2e
+  bisect    setup, source, apply, then build (kunit.py build, no run) the generic config at
+            every commit of branch `rkasan`, incrementally: C runtime before the commit that
+            adds CONFIG_KASAN_RUST, Rust from it on; fails if any commit does not build
+  ci        cargo fmt --check, clippy, cargo test, then bisect, matrix and e2e
 
 options:
   --tree PATH          use this Linux 7.2 tree instead of the cache's (also: RKASAN_TREE)
@@ -38,7 +41,7 @@ options:
                        KASAN mode off (that part stays C), e.g. --off KASAN_RUST_SHADOW
   --filter GLOB        kunit, matrix: run only the suites/cases matching GLOB (kunit.py's
                        filter_glob, e.g. kasan or kasan.kmalloc*)
-  --no-apply           kunit, matrix, e2e, bench: build the tree as it is (skip setup,
+  --no-apply           kunit, matrix, e2e, bench, bisect: build the tree as it is (skip setup,
                        source and apply)
   --mode MODE          bench: outline (default) or inline instrumentation
   --rounds N           bench: interleaved rounds (default 11)
@@ -66,6 +69,8 @@ pub enum Cmd {
     E2e,
     /// `bench`.
     Bench,
+    /// `bisect`.
+    Bisect,
     /// `ci`.
     Ci,
     /// `help`, `-h`, `--help`.
@@ -201,6 +206,7 @@ impl Cli {
                         "matrix" => Cmd::Matrix,
                         "e2e" => Cmd::E2e,
                         "bench" => Cmd::Bench,
+                        "bisect" => Cmd::Bisect,
                         "ci" => Cmd::Ci,
                         _ => return Err(format!("unknown command `{arg}`")),
                     })
@@ -234,7 +240,7 @@ impl Cli {
         }
         if !matches!(
             cli.cmd,
-            Cmd::Kunit | Cmd::Matrix | Cmd::E2e | Cmd::Bench | Cmd::Help
+            Cmd::Kunit | Cmd::Matrix | Cmd::E2e | Cmd::Bench | Cmd::Bisect | Cmd::Help
         ) && cli.no_apply
         {
             return Err(
@@ -302,6 +308,7 @@ mod tests {
             ("matrix", Cmd::Matrix),
             ("e2e", Cmd::E2e),
             ("bench", Cmd::Bench),
+            ("bisect", Cmd::Bisect),
             ("ci", Cmd::Ci),
             ("help", Cmd::Help),
             ("--help", Cmd::Help),
@@ -333,6 +340,7 @@ mod tests {
         assert!(err(&["e2e", "--filter", "x"]).contains("only applies"));
         assert!(err(&["apply", "--no-apply"]).contains("only applies"));
         assert!(Cli::parse(&["e2e", "--no-apply"]).unwrap().no_apply);
+        assert!(Cli::parse(&["bisect", "--no-apply"]).unwrap().no_apply);
         assert!(err(&["bench", "--mode", "hybrid"]).contains("unknown mode"));
         assert!(err(&["bench", "--rounds", "0"]).contains("not a positive number"));
         assert!(err(&["kunit", "--mode", "inline"]).contains("only apply to `bench`"));

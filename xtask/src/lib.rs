@@ -5,6 +5,7 @@
 //! (`cargo xtask`) is its command line; see `cargo xtask --help` and the repository's README.
 
 pub mod bench;
+pub mod bisect;
 pub mod cli;
 pub mod e2e;
 pub mod hotpath;

@@ -10,7 +10,7 @@ use std::process::{Command, ExitCode};
 use xtask::cli::{self, Cli, Cmd};
 use xtask::tree::{self, Tree};
 use xtask::util::{self, Result, Step};
-use xtask::{bench, e2e, kunit, matrix, series, setup};
+use xtask::{bench, bisect, e2e, kunit, matrix, series, setup};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -102,6 +102,12 @@ fn run(cli: &Cli) -> Result<bool> {
             }
             return bench::bench(&tree, cli.mode, cli.rounds, jobs);
         }
+        Cmd::Bisect => {
+            if !cli.no_apply {
+                prepare(&tree)?;
+            }
+            return bisect::bisect(&tree, jobs);
+        }
         Cmd::Ci => return ci(&tree, jobs),
     }
     Ok(true)
@@ -166,6 +172,11 @@ fn ci(tree: &Tree, jobs: usize) -> Result<bool> {
     step.done();
     let _lock = util::lock_lab()?;
     prepare(tree)?;
+    // Every commit of the series builds; then the matrix and e2e test its last.
+    let bisect_ok = bisect::bisect(tree, jobs)?;
+    if !bisect_ok {
+        println!("ci: a commit of the series does not build (see above)");
+    }
     let matrix_ok = matrix::matrix(tree, None, jobs)?;
     if !matrix_ok {
         println!("ci: the matrix found regressions or failed runs (see above)");
@@ -174,10 +185,10 @@ fn ci(tree: &Tree, jobs: usize) -> Result<bool> {
     if !e2e_ok {
         println!("ci: e2e found a wrong verdict or a C-vs-Rust difference (see above)");
     }
-    let failed = usize::from(!matrix_ok) + usize::from(!e2e_ok);
+    let failed = usize::from(!bisect_ok) + usize::from(!matrix_ok) + usize::from(!e2e_ok);
     if failed == 0 {
-        println!("ci: fmt, clippy, test, matrix and e2e all passed");
+        println!("ci: fmt, clippy, test, bisect, matrix and e2e all passed");
     }
-    println!("ci: {} passed, {failed} failed", 5 - failed);
+    println!("ci: {} passed, {failed} failed", 6 - failed);
     Ok(failed == 0)
 }

@@ -25,8 +25,9 @@ pub enum Item {
     /// A file, or every file under a directory, of `linux/tree/`, copied to the same path in the
     /// kernel tree.
     Overlay(String),
-    /// The core crate's modules `rkasan/src/*.rs` except `lib.rs`, copied to `mm/kasan/rkasan/`.
-    Core,
+    /// Modules of the core crate, `rkasan/src/<name>.rs`, copied to `mm/kasan/rkasan/`: the
+    /// named ones, or with no name every module except `lib.rs`.
+    Core(Vec<String>),
     /// A patch of `linux/patches/`, applied with `git apply`.
     Patch(String),
 }
@@ -122,11 +123,26 @@ impl Manifest {
                     let item = match key {
                         "overlay" => Item::Overlay(clean_rel(value, n)?),
                         "patch" => Item::Patch(clean_rel(value, n)?),
-                        _ if value.is_empty() => Item::Core,
-                        _ => bail!("linux/series:{n}: `core` takes no argument"),
+                        _ => Item::Core(core_names(value, n)?),
                     };
-                    if !seen.insert(format!("{item:?}")) {
-                        bail!("linux/series:{n}: {key} {value} is listed twice");
+                    // What the item puts in the tree; each may be listed once.
+                    let keys = match &item {
+                        Item::Core(names) if names.is_empty() => vec!["core *".to_string()],
+                        Item::Core(names) => names.iter().map(|m| format!("core {m}")).collect(),
+                        other => vec![format!("{other:?}")],
+                    };
+                    for k in keys {
+                        if !seen.insert(k) {
+                            bail!("linux/series:{n}: {key} {value} is listed twice");
+                        }
+                    }
+                    if seen.contains("core *")
+                        && seen.iter().filter(|k| k.starts_with("core ")).count() > 1
+                    {
+                        bail!(
+                            "linux/series:{n}: a `core` without module names takes every \
+                             module: it cannot be combined with another `core` item"
+                        );
                     }
                     match m.commits.last_mut() {
                         Some(c) => c.items.push(item),
@@ -185,6 +201,30 @@ fn is_kernel_subject(s: &str) -> bool {
         }
         None => false,
     }
+}
+
+/// The module names of a `core:` line: words of `[a-z0-9_]`, not `lib`; none for `core` alone.
+fn core_names(value: &str, n: usize) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for name in value.split_whitespace() {
+        let name = name.strip_suffix(".rs").unwrap_or(name);
+        let ok = !name.is_empty()
+            && name != "lib"
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !ok {
+            bail!(
+                "linux/series:{n}: `{name}` is not a core module name (rkasan/src/<name>.rs, \
+                 not lib)"
+            );
+        }
+        if names.iter().any(|m| m == name) {
+            bail!("linux/series:{n}: core module {name} is listed twice");
+        }
+        names.push(name.to_string());
+    }
+    Ok(names)
 }
 
 /// A relative path without `..`.
@@ -259,6 +299,29 @@ fn core_modules(src: &Path) -> Result<Vec<(PathBuf, String)>> {
         }
     }
     out.sort();
+    Ok(out)
+}
+
+/// The modules a `core` item copies: `names` in their order, or every module when `names` is
+/// empty. A name that is not a module of `modules` is an error.
+fn select_modules<'a>(
+    modules: &'a [(PathBuf, String)],
+    names: &[String],
+) -> Result<Vec<(&'a Path, &'a str)>> {
+    if names.is_empty() {
+        return Ok(modules
+            .iter()
+            .map(|(p, f)| (p.as_path(), f.as_str()))
+            .collect());
+    }
+    let mut out = Vec::new();
+    for name in names {
+        let file = format!("{name}.rs");
+        match modules.iter().find(|(_, f)| *f == file) {
+            Some((p, f)) => out.push((p.as_path(), f.as_str())),
+            None => bail!("core: no module {name} (rkasan/src/{file})"),
+        }
+    }
     Ok(out)
 }
 
@@ -441,13 +504,15 @@ pub fn apply_with(tree: &Tree, inputs: &Inputs) -> Result<String> {
                         stage_file(tree, &index, &inputs.overlay.join(&f), &f)?;
                     }
                 }
-                Item::Core => {
+                Item::Core(names) => {
                     let modules = core_modules(&inputs.core_src)?;
                     if modules.is_empty() {
                         bail!("commit `{}`: core: no modules in rkasan/src", c.subject);
                     }
-                    for (src, name) in modules {
-                        stage_file(tree, &index, &src, &format!("{CORE_DEST}/{name}"))?;
+                    for (src, file) in select_modules(&modules, names)
+                        .map_err(|e| util::Error(format!("commit `{}`: {e}", c.subject)))?
+                    {
+                        stage_file(tree, &index, src, &format!("{CORE_DEST}/{file}"))?;
                     }
                 }
                 Item::Patch(name) => {
@@ -495,26 +560,47 @@ pub fn apply_with(tree: &Tree, inputs: &Inputs) -> Result<String> {
     Ok(parent)
 }
 
-/// Warns about overlay files and patches that no commit lists: they would not reach the tree.
+/// Warns about overlay files, patches and core modules that no commit lists: they would not
+/// reach the tree.
 fn warn_unlisted(inputs: &Inputs, manifest: &Manifest) -> Result<()> {
+    for w in unlisted(inputs, manifest)? {
+        eprintln!("    warning: {w} is in no commit of linux/series: not applied");
+    }
+    Ok(())
+}
+
+/// The inputs no commit of `manifest` lists, as `linux/tree/PATH`, `linux/patches/NAME` and
+/// `rkasan/src/NAME.rs`.
+fn unlisted(inputs: &Inputs, manifest: &Manifest) -> Result<Vec<String>> {
     let items: Vec<&Item> = manifest.commits.iter().flat_map(|c| &c.items).collect();
+    let mut out = Vec::new();
     for f in files_under(&inputs.overlay, &inputs.overlay)? {
         let listed = items.iter().any(|i| match i {
             Item::Overlay(rel) => f == *rel || f.starts_with(&format!("{rel}/")),
             _ => false,
         });
         if !listed {
-            eprintln!("    warning: linux/tree/{f} is in no commit of linux/series: not applied");
+            out.push(format!("linux/tree/{f}"));
         }
     }
     for f in files_under(&inputs.patches, &inputs.patches)? {
         if f.ends_with(".patch") && !items.contains(&&Item::Patch(f.clone())) {
-            eprintln!(
-                "    warning: linux/patches/{f} is in no commit of linux/series: not applied"
-            );
+            out.push(format!("linux/patches/{f}"));
         }
     }
-    Ok(())
+    if inputs.core_src.is_dir() {
+        for (_, file) in core_modules(&inputs.core_src)? {
+            let name = file.trim_end_matches(".rs");
+            let listed = items.iter().any(|i| match i {
+                Item::Core(names) => names.is_empty() || names.iter().any(|m| m == name),
+                _ => false,
+            });
+            if !listed {
+                out.push(format!("rkasan/src/{file}"));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// `cargo xtask export`: the branch as `git format-patch` output with a cover letter.
@@ -607,7 +693,7 @@ patch: 0001-kasan-kconfig.patch
         assert_eq!(m.commits.len(), 2);
         assert_eq!(m.commits[0].subject, "mm/kasan: import the rkasan core");
         assert_eq!(m.commits[0].body, ["The core crate's modules."]);
-        assert_eq!(m.commits[0].items, [Item::Core]);
+        assert_eq!(m.commits[0].items, [Item::Core(vec![])]);
         assert_eq!(
             m.commits[1].items,
             [
@@ -637,10 +723,57 @@ patch: 0001-kasan-kconfig.patch
         assert!(err("commit: a: b\ncore\ncore\n").contains("listed twice"));
         assert!(err("commit: a: b\noverlay: ../etc\n").contains("relative path"));
         assert!(err("commit: a: b\nfrobnicate: x\n").contains("unknown line"));
+        // Core modules: each once in the whole series, no `lib`, no bare `core` next to names.
+        assert!(
+            err("commit: a: b\ncore: shadow check\ncommit: c: d\ncore: check\n")
+                .contains("listed twice")
+        );
+        assert!(err("commit: a: b\ncore: shadow shadow\n").contains("listed twice"));
+        assert!(err("commit: a: b\ncore: lib\n").contains("not a core module name"));
+        assert!(err("commit: a: b\ncore: ../x\n").contains("not a core module name"));
+        assert!(
+            err("commit: a: b\ncore: shadow\ncommit: c: d\ncore\n").contains("cannot be combined")
+        );
+        assert!(
+            err("commit: a: b\ncore\ncommit: c: d\ncore: tags\n").contains("cannot be combined")
+        );
         assert!(err("| stray\n").contains("outside"));
         // The shipped manifest parses.
         let shipped = util::read(&util::workspace_root().join("linux/series")).unwrap();
         Manifest::parse(&shipped).unwrap();
+    }
+
+    #[test]
+    fn core_takes_module_names() {
+        let m = Manifest::parse(
+            "commit: a: b\ncore: shadow check.rs\ncommit: c: d\ncore: tags\noverlay: mm\n",
+        )
+        .unwrap();
+        assert_eq!(
+            m.commits[0].items,
+            [Item::Core(vec!["shadow".into(), "check".into()])]
+        );
+        assert_eq!(
+            m.commits[1].items,
+            [Item::Core(vec!["tags".into()]), Item::Overlay("mm".into())]
+        );
+        let modules: Vec<(PathBuf, String)> = ["check.rs", "shadow.rs", "tags.rs"]
+            .iter()
+            .map(|f| (PathBuf::from(format!("src/{f}")), f.to_string()))
+            .collect();
+        let files = |names: &[&str]| -> Vec<String> {
+            let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            select_modules(&modules, &names)
+                .unwrap()
+                .iter()
+                .map(|(_, f)| f.to_string())
+                .collect()
+        };
+        assert_eq!(files(&["tags"]), ["tags.rs"]);
+        assert_eq!(files(&["shadow", "check"]), ["shadow.rs", "check.rs"]);
+        assert_eq!(files(&[]), ["check.rs", "shadow.rs", "tags.rs"]);
+        let err = select_modules(&modules, &["quarantine".to_string()]).unwrap_err();
+        assert!(err.0.contains("no module quarantine"), "{}", err.0);
     }
 
     #[test]
@@ -703,6 +836,8 @@ diff --git a/mm/kasan/Makefile b/mm/kasan/Makefile
         };
         w(&inputs.core_src.join("lib.rs"), "//! lib\n");
         w(&inputs.core_src.join("shadow.rs"), "//! shadow\n");
+        w(&inputs.core_src.join("tags.rs"), "//! tags\n");
+        w(&inputs.core_src.join("unused.rs"), "//! unused\n");
         w(&inputs.overlay.join("mm/kasan/rkasan.rs"), "//! glue\n");
         w(
             &inputs.patches.join("kconfig.patch"),
@@ -710,8 +845,15 @@ diff --git a/mm/kasan/Makefile b/mm/kasan/Makefile
         );
         w(
             &inputs.series,
-            "commit: mm/kasan: import the core\ncore\n\
-             commit: kasan: add the Rust runtime\n| Body.\noverlay: mm\npatch: kconfig.patch\n",
+            "commit: mm/kasan: import the core\ncore: shadow\n\
+             commit: kasan: add the Rust runtime\n| Body.\noverlay: mm\npatch: kconfig.patch\n\
+             core: tags\n",
+        );
+        let manifest = load_manifest(&inputs).unwrap();
+        assert_eq!(
+            unlisted(&inputs, &manifest).unwrap(),
+            ["rkasan/src/unused.rs"],
+            "the module no commit lists is named"
         );
         let first = apply_with(&tree, &inputs).unwrap();
         let second = apply_with(&tree, &inputs).unwrap();
@@ -725,6 +867,17 @@ diff --git a/mm/kasan/Makefile b/mm/kasan/Makefile
             "//! shadow\n"
         );
         assert!(!kernel.join("mm/kasan/rkasan/lib.rs").exists());
+        assert!(!kernel.join("mm/kasan/rkasan/unused.rs").exists());
+        // Each commit adds only its own modules.
+        let files_of = |rev: &str| {
+            tree.git_out(&["ls-tree", "-r", "--name-only", rev, "mm/kasan/rkasan"])
+                .unwrap()
+        };
+        assert_eq!(files_of("HEAD~1"), "mm/kasan/rkasan/shadow.rs");
+        assert_eq!(
+            files_of("HEAD"),
+            "mm/kasan/rkasan/shadow.rs\nmm/kasan/rkasan/tags.rs"
+        );
         assert!(kernel.join("mm/kasan/rkasan.rs").is_file());
         assert!(crate::kunit::has_kasan_rust(&tree).unwrap());
         let log = tree

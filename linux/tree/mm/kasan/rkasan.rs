@@ -2,16 +2,12 @@
 
 //! rkasan: the KASAN runtime in Rust.
 //!
-//! The modules `check`, `params`, `quarantine`, `report`, `shadow`, `stack_ring`, `sw_tags` and
-//! `tags` are the rkasan core crate, copied here unchanged: the logic of each KASAN component,
-//! independent of the kernel. The `kernel_*` modules are the glue that puts that logic behind the C ABI of the
-//! runtime. Generic KASAN (UML): `kernel_shadow` maps it onto the real shadow,
-//! `kernel_generic` exports the check and poison paths called by `mm/kasan/rkasan_entry.c`,
-//! `kernel_report` decides and prints reports, `kernel_quarantine` holds freed objects.
-//! Tag-based KASAN (arm64): `kernel_tags` generates tags, keeps the stack ring and, for software
-//! tags, exports the check and poison paths called by `mm/kasan/rkasan_tags_entry.c`. In every mode
-//! [`kernel_params`] parses the boot parameters for the handlers in `mm/kasan/report.c`,
-//! `hw_tags.c` and `tags.c`.
+//! The modules `check`, `params`, `quarantine`, `report` and `shadow` are the rkasan core crate,
+//! copied here unchanged: the logic of each KASAN component, independent of the kernel. The
+//! `kernel_*` modules are the glue that puts that logic behind the C ABI of the runtime:
+//! `kernel_shadow` maps it onto the real shadow, `kernel_generic` exports the check and poison
+//! paths called by `mm/kasan/rkasan_entry.c`, `kernel_report` decides and prints reports, and
+//! [`kernel_params`] parses the boot parameters for the handlers in `mm/kasan/report.c`.
 //!
 //! The object is built without KASAN instrumentation (`KASAN_SANITIZE := n` in the Makefile):
 //! it runs on the hot path of every instrumented access and must neither recurse into KASAN nor
@@ -33,12 +29,6 @@ pub mod quarantine;
 pub mod report;
 #[path = "rkasan/shadow.rs"]
 pub mod shadow;
-#[path = "rkasan/stack_ring.rs"]
-pub mod stack_ring;
-#[path = "rkasan/sw_tags.rs"]
-pub mod sw_tags;
-#[path = "rkasan/tags.rs"]
-pub mod tags;
 
 #[path = "rkasan/kernel_cstr.rs"]
 pub mod kernel_cstr;
@@ -55,12 +45,6 @@ pub mod kernel_shadow;
 #[cfg(CONFIG_KASAN_GENERIC)]
 #[path = "rkasan/kernel_generic.rs"]
 pub mod kernel_generic;
-#[cfg(CONFIG_KASAN_RUST_QUARANTINE)]
-#[path = "rkasan/kernel_quarantine.rs"]
-pub mod kernel_quarantine;
 #[cfg(CONFIG_KASAN_RUST_REPORT)]
 #[path = "rkasan/kernel_report.rs"]
 pub mod kernel_report;
-#[cfg(any(CONFIG_KASAN_SW_TAGS, CONFIG_KASAN_HW_TAGS))]
-#[path = "rkasan/kernel_tags.rs"]
-pub mod kernel_tags;

@@ -9,7 +9,7 @@
 //! These run on every instrumented access: no panics, wrapping arithmetic only, and nothing
 //! instrumented is called except `kasan_report()`, which only runs on a bad access.
 
-use crate::check::{self, FastPath};
+use crate::check;
 use crate::kernel_shadow::KernelShadow;
 use crate::shadow::{self, Shadow, KASAN_ALLOCA_LEFT, KASAN_ALLOCA_RIGHT, KASAN_GLOBAL_REDZONE};
 use core::ffi::c_void;
@@ -60,6 +60,7 @@ pub extern "C" fn rkasan_check_range(
 ///
 /// Cold and never inlined: reached from `rkasan_<kind><N>_slow()` (behind C's `_RET_IP_` taker)
 /// or, under `ARCH_DEFER_KASAN`, by a tail call from `rkasan_<kind><N>()`.
+#[cfg(CONFIG_KASAN_RUST_SHADOW)]
 #[cold]
 #[inline(never)]
 fn check_access_slow<const SIZE: usize>(addr: usize, write: bool, ret_ip: c_ulong) {
@@ -73,7 +74,7 @@ fn check_access_slow<const SIZE: usize>(addr: usize, write: bool, ret_ip: c_ulon
 /// The body of the Rust `__asan_<kind><SIZE>()` entries: the fast path, then a tail call to
 /// `granule` for a partial granule or to `caller` for anything else (see `define_load_store!`).
 /// Always inlined, so that both calls are direct jumps.
-#[cfg(not(CONFIG_ARCH_DEFER_KASAN))]
+#[cfg(all(CONFIG_KASAN_RUST_SHADOW, not(CONFIG_ARCH_DEFER_KASAN)))]
 #[inline(always)]
 fn entry_check<const SIZE: usize>(
     addr: *const c_void,
@@ -83,13 +84,13 @@ fn entry_check<const SIZE: usize>(
     // SAFETY: `KernelShadow` maps every address to its shadow, which is mapped from before any
     // instrumented code runs (`kasan_enabled()` is constant true).
     match unsafe { check::fast_path::<_, SIZE>(&KernelShadow, addr as usize) } {
-        FastPath::Good => {}
+        check::FastPath::Good => {}
         // `granule` reads the shadow byte again: passing it would need a register move before
         // the branch, which LLVM puts after it, on the good path's way to the return.
         // SAFETY: The access lies inside one granule that has shadow.
-        FastPath::Partial(_) => unsafe { granule(addr) },
+        check::FastPath::Partial(_) => unsafe { granule(addr) },
         // SAFETY: Any address may be passed.
-        FastPath::Undecided => unsafe { caller(addr) },
+        check::FastPath::Undecided => unsafe { caller(addr) },
     }
 }
 
@@ -104,10 +105,13 @@ fn entry_check<const SIZE: usize>(
 /// from there, or directly for anything else, to C's `rkasan_load<N>_caller(addr)`: entered by
 /// jumps only, that function's `_RET_IP_` is still the instrumented caller, and it passes it to
 /// `rkasan_load<N>_slow(addr, ret_ip)`, upstream's full check, defined here.
+///
+/// All of them only with `KASAN_RUST_SHADOW`: without it, `generic.c` defines the entries and
+/// its own check path.
 macro_rules! define_load_store {
     ($size:literal, $kind:literal, $write:literal,
      $deferred:ident, $entry:ident, $noabort:ident, $granule:ident, $caller:ident, $slow:ident) => {
-        #[cfg(CONFIG_ARCH_DEFER_KASAN)]
+        #[cfg(all(CONFIG_KASAN_RUST_SHADOW, CONFIG_ARCH_DEFER_KASAN))]
         #[doc = concat!("Checks a ", $kind, " of ", stringify!($size), " bytes at `addr`.")]
         #[no_mangle]
         pub extern "C" fn $deferred(addr: *const c_void, ret_ip: c_ulong) {
@@ -115,40 +119,40 @@ macro_rules! define_load_store {
             // SAFETY: `KernelShadow` maps every address to its shadow, which is mapped whenever
             // KASAN is enabled, as the C caller checked.
             let good = match unsafe { check::fast_path::<_, $size>(&KernelShadow, addr) } {
-                FastPath::Good => true,
-                FastPath::Partial(k) => check::partial_granule_accepts::<$size>(addr, k),
-                FastPath::Undecided => false,
+                check::FastPath::Good => true,
+                check::FastPath::Partial(k) => check::partial_granule_accepts::<$size>(addr, k),
+                check::FastPath::Undecided => false,
             };
             if !good {
                 check_access_slow::<$size>(addr, $write, ret_ip);
             }
         }
 
-        #[cfg(not(CONFIG_ARCH_DEFER_KASAN))]
+        #[cfg(all(CONFIG_KASAN_RUST_SHADOW, not(CONFIG_ARCH_DEFER_KASAN)))]
         extern "C" {
             fn $caller(addr: *const c_void);
         }
 
-        #[cfg(not(CONFIG_ARCH_DEFER_KASAN))]
+        #[cfg(all(CONFIG_KASAN_RUST_SHADOW, not(CONFIG_ARCH_DEFER_KASAN)))]
         #[doc = concat!("`__asan_", $kind, stringify!($size), "()`: checks a ", $kind, ".")]
         #[no_mangle]
         pub extern "C" fn $entry(addr: *const c_void) {
             entry_check::<$size>(addr, $granule, $caller);
         }
 
-        #[cfg(not(CONFIG_ARCH_DEFER_KASAN))]
+        #[cfg(all(CONFIG_KASAN_RUST_SHADOW, not(CONFIG_ARCH_DEFER_KASAN)))]
         #[doc = concat!("`__asan_", $kind, stringify!($size), "_noabort()`: the same check.")]
         #[no_mangle]
         pub extern "C" fn $noabort(addr: *const c_void) {
             entry_check::<$size>(addr, $granule, $caller);
         }
 
-        #[cfg(not(CONFIG_ARCH_DEFER_KASAN))]
+        #[cfg(all(CONFIG_KASAN_RUST_SHADOW, not(CONFIG_ARCH_DEFER_KASAN)))]
         #[doc = concat!("The check of a ", $kind, " at `addr` inside one partial granule.")]
         ///
         /// # Safety
         ///
-        /// The access lies inside one granule that has shadow, as for [`FastPath::Partial`].
+        /// The access lies inside one granule that has shadow, as for [`check::FastPath::Partial`].
         #[no_mangle]
         #[inline(never)]
         pub unsafe extern "C" fn $granule(addr: *const c_void) {
@@ -162,7 +166,7 @@ macro_rules! define_load_store {
             }
         }
 
-        #[cfg(not(CONFIG_ARCH_DEFER_KASAN))]
+        #[cfg(all(CONFIG_KASAN_RUST_SHADOW, not(CONFIG_ARCH_DEFER_KASAN)))]
         #[doc = concat!("The full check of a ", $kind, " at `addr` made from `ret_ip`.")]
         #[no_mangle]
         pub extern "C" fn $slow(addr: *const c_void, ret_ip: c_ulong) {
