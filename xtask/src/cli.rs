@@ -29,7 +29,8 @@ commands:
   bisect    setup, source, apply, then build (kunit.py build, no run) the generic config at
             every commit of branch `rkasan`, incrementally: C runtime before the commit that
             adds CONFIG_KASAN_RUST, Rust from it on; fails if any commit does not build
-  ci        cargo fmt --check, clippy, cargo test, then bisect, matrix and e2e
+  ci        cargo fmt --check, clippy, cargo test, the params fuzzer (30 s), then bisect,
+            matrix and e2e
 
 options:
   --tree PATH          use this Linux 7.2 tree instead of the cache's (also: RKASAN_TREE)
