@@ -36,7 +36,9 @@ options:
   --tree PATH          use this Linux 7.2 tree instead of the cache's (also: RKASAN_TREE)
   --config NAME        kunit: generic (default), full, static (UML), sw-tags, hw-tags (arm64
                        under QEMU), hw-tags-async, hw-tags-off (the hw-tags kernel booted with
-                       kasan.mode=async or kasan=off, running the suite rkasan)
+                       kasan.mode=async or kasan=off, running the suite rkasan); matrix:
+                       only the runs of that config's build dir (with its extra boots and
+                       component-off builds)
   --runtime NAME       kunit: rust (default) or c
   --off OPTION         kunit: a Rust build with this KASAN_RUST_* component of the config's
                        KASAN mode off (that part stays C), e.g. --off KASAN_RUST_SHADOW
@@ -87,6 +89,8 @@ pub struct Cli {
     pub tree: Option<PathBuf>,
     /// `--config`.
     pub config: Config,
+    /// `matrix --config`: only the runs of this config's build directory.
+    pub matrix_config: Option<Config>,
     /// `--runtime`.
     pub runtime: Runtime,
     /// `--off`: the `KASAN_RUST_*` component a Rust build turns off.
@@ -110,6 +114,7 @@ impl Cli {
             cmd: Cmd::Kunit,
             tree: None,
             config: Config::Generic,
+            matrix_config: None,
             runtime: Runtime::Rust,
             off: None,
             filter: None,
@@ -216,9 +221,13 @@ impl Cli {
             }
         }
         cli.cmd = cmd.unwrap_or(Cmd::Kunit);
-        if cli.cmd != Cmd::Kunit && cli.cmd != Cmd::Help && (config_given || runtime_given) {
-            return Err("--config and --runtime only apply to `kunit`".to_string());
+        if cli.cmd != Cmd::Kunit && cli.cmd != Cmd::Help && runtime_given {
+            return Err("--runtime only applies to `kunit`".to_string());
         }
+        if !matches!(cli.cmd, Cmd::Kunit | Cmd::Matrix | Cmd::Help) && config_given {
+            return Err("--config only applies to `kunit` and `matrix`".to_string());
+        }
+        cli.matrix_config = (cli.cmd == Cmd::Matrix && config_given).then_some(cli.config);
         if let Some(off) = cli.off {
             if cli.cmd != Cmd::Kunit {
                 return Err("--off only applies to `kunit`".to_string());
@@ -336,7 +345,17 @@ mod tests {
         assert!(err(&["kunit", "--config"]).contains("needs a value"));
         assert!(err(&["kunit", "--config", "--runtime", "c"]).contains("needs a value"));
         assert!(err(&["-j", "0"]).contains("not a positive number"));
-        assert!(err(&["matrix", "--runtime", "c"]).contains("only apply to `kunit`"));
+        assert!(err(&["matrix", "--runtime", "c"]).contains("only applies to `kunit`"));
+        assert!(err(&["e2e", "--config", "full"]).contains("only applies to `kunit` and `matrix`"));
+        let m = Cli::parse(&["matrix", "--config", "hw-tags-off"]).unwrap();
+        assert_eq!(m.matrix_config, Some(Config::HwTagsOff));
+        assert_eq!(Cli::parse(&["matrix"]).unwrap().matrix_config, None);
+        assert_eq!(
+            Cli::parse(&["kunit", "--config", "full"])
+                .unwrap()
+                .matrix_config,
+            None
+        );
         assert!(err(&["apply", "--filter", "x"]).contains("only applies"));
         assert!(err(&["e2e", "--filter", "x"]).contains("only applies"));
         assert!(err(&["apply", "--no-apply"]).contains("only applies"));

@@ -741,15 +741,22 @@ pub fn plan() -> Vec<(Config, Runtime, Option<&'static str>)> {
     plan
 }
 
-/// Runs the whole matrix ([`plan`]) and reports. Returns true when it found no regression and
-/// every run that should happen did, completely.
-pub fn matrix(tree: &Tree, filter: Option<&str>, jobs: usize) -> Result<bool> {
+/// Runs the whole matrix ([`plan`]), or with `only` the runs of that config's build directory
+/// (its base config, its extra boots and its component-off builds), and reports. Returns true
+/// when it found no regression and every run that should happen did, completely.
+pub fn matrix(
+    tree: &Tree,
+    filter: Option<&str>,
+    only: Option<Config>,
+    jobs: usize,
+) -> Result<bool> {
     let rust_available = kunit::has_kasan_rust(tree)?;
     let mut runs: Vec<Run> = Vec::new();
     // Per build directory, the kernel (runtime, component off) a run of this matrix built
     // there last.
     let mut built: Vec<(&'static str, Runtime, Option<&'static str>)> = Vec::new();
-    for (config, runtime, off) in plan() {
+    let in_scope = |c: Config| only.is_none_or(|o| o.base() == c.base());
+    for (config, runtime, off) in plan().into_iter().filter(|p| in_scope(p.0)) {
         let label = Run::new(config, runtime, off).label();
         let base_failed = (config.base() != config || off.is_some())
             && runs.iter().any(|r| {
