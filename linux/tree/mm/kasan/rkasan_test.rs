@@ -300,13 +300,11 @@ mod tests {
     }
 
     /// With KASAN_VMALLOC, a vmalloc area is accessible up to its size and poisoned after.
-    #[cfg(CONFIG_KASAN_GENERIC)]
+    /// (Without it the vmalloc shadow is not tracked: the case is left out and reported as
+    /// skipped.)
+    #[cfg(all(CONFIG_KASAN_GENERIC, CONFIG_KASAN_VMALLOC))]
     #[test]
     fn vmalloc_object_shadow() -> Result {
-        if !cfg!(CONFIG_KASAN_VMALLOC) {
-            // Without KASAN_VMALLOC the vmalloc shadow is not tracked: nothing to check.
-            return Ok(());
-        }
         let v = VVec::<u8>::with_capacity(5000, GFP_KERNEL)?;
         let p = v.as_ptr();
         assert!(!poisoned(p, 5000));
@@ -372,12 +370,49 @@ mod tests {
         assert_eq!(parse_fault(None), (einval, FAULT_DEFAULT));
     }
 
-    /// `kasan_multi_shot` is a `__setup` matched by prefix: any value turns it on.
+    /// `kasan_multi_shot` is a `__setup` matched by prefix, `-` and `_` alike: every option
+    /// that starts with the name turns multi-shot on, whatever follows; nothing else does. The
+    /// answers are written out; each is also the one `init/main.c`'s own matcher, `parameqn()`,
+    /// gives, and for the options it matches the glue the C handler calls answers yes for what
+    /// follows the name (the argument the kernel passes it).
     #[test]
     fn multi_shot_parameter() {
-        for arg in [c"", c"=0", c"=1", c"xyz"] {
-            // SAFETY: `arg` is NUL-terminated.
-            assert!(unsafe { rkasan_parse_multi_shot(arg.as_char_ptr()) });
+        extern "C" {
+            fn parameqn(a: *const c_char, b: *const c_char, n: usize) -> bool;
+            fn rkasan_test_multi_shot_option(line: *const c_char) -> bool;
+        }
+        const NAME: &core::ffi::CStr = c"kasan_multi_shot";
+        let options = [
+            (c"kasan_multi_shot", true),
+            (c"kasan_multi_shot=0", true),
+            (c"kasan_multi_shot=off", true),
+            (c"kasan-multi-shot", true),
+            (c"kasan_multi-shot=1", true),
+            (c"kasan_multi_shotXYZ", true),
+            (c"kasan_multi_sho", false),
+            (c"kasan_multishot", false),
+            (c"kasan.multi_shot", false),
+            (c"Kasan_multi_shot", false),
+            (c"xkasan_multi_shot", false),
+            (c"kasan", false),
+            (c"", false),
+        ];
+        let n = NAME.to_bytes().len();
+        for (line, on) in options {
+            // SAFETY: Both strings are NUL-terminated.
+            let kernel = unsafe { parameqn(line.as_char_ptr(), NAME.as_char_ptr(), n) };
+            assert_eq!(kernel, on);
+            // SAFETY: `line` is NUL-terminated.
+            assert_eq!(
+                unsafe { rkasan_test_multi_shot_option(line.as_char_ptr()) },
+                on
+            );
+            if on {
+                // SAFETY: `line` is at least `n` bytes long: what follows the name, with its NUL.
+                let rest = unsafe { line.as_char_ptr().add(n) };
+                // SAFETY: `rest` is NUL-terminated.
+                assert!(unsafe { rkasan_parse_multi_shot(rest) });
+            }
         }
     }
 
