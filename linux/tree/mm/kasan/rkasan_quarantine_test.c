@@ -254,6 +254,8 @@ static void stress_free(struct stress_ctx *ctx, void *p, size_t size)
 {
 	/* Large kmalloc objects go back to the page allocator at once. */
 	bool slab = size <= KMALLOC_MAX_CACHE_SIZE;
+	/* Its last byte: the first granule also holds the free track mark. */
+	const char *last = (const char *)p + (size ? size : STRESS_CACHE_SIZE) - 1;
 	unsigned long evictions = 0;
 
 	if (slab)
@@ -264,7 +266,7 @@ static void stress_free(struct stress_ctx *ctx, void *p, size_t size)
 		kmem_cache_free(ctx->cache, p);
 
 	/*
-	 * A freed slab object is poisoned and quarantined. It leaves the
+	 * A freed slab object is poisoned, first to last byte, and quarantined. It leaves the
 	 * quarantine only when an eviction takes its batch (no cache removal
 	 * touches these caches, and no CPU goes offline), which another CPU
 	 * may do at any time, after which the object may be handed out and
@@ -276,7 +278,7 @@ static void stress_free(struct stress_ctx *ctx, void *p, size_t size)
 	 */
 	if (slab) {
 		atomic_long_inc(&ctx->slab_frees);
-		if (!rkasan_is_poisoned(p, 1)) {
+		if (!rkasan_is_poisoned(p, 1) || !rkasan_is_poisoned(last, 1)) {
 			/* The shadow read before the count: see above. */
 			smp_rmb();
 			if (rkasan_quarantine_evictions() == evictions)
