@@ -81,6 +81,20 @@ pub unsafe extern "C" fn rkasan_parse_multi_shot(rest: *const c_char) -> bool {
     params::kasan_set_multi_shot(line.get(..len).unwrap_or(MULTI_SHOT))
 }
 
+/// For the KUnit suite: whether the core runs `kasan_set_multi_shot()` for the whole option
+/// `line` (`param` or `param=value`, as `obsolete_checksetup()` sees it), the decision that
+/// [`rkasan_parse_multi_shot`] only ever gets to make for options that already matched.
+///
+/// # Safety
+///
+/// `line` is a NUL-terminated string.
+#[cfg(CONFIG_KASAN_RUST_KUNIT_TEST)]
+#[no_mangle]
+pub unsafe extern "C" fn rkasan_test_multi_shot_option(line: *const c_char) -> bool {
+    // SAFETY: Guaranteed by the caller.
+    unsafe { arg_bytes(line) }.is_some_and(params::kasan_set_multi_shot)
+}
+
 /// Runs a parser for a handler that stores into `out`: the value on success, `default` when
 /// upstream resets the variable before failing ([`ParamError::InvalidReset`]), nothing on any
 /// other error. Returns the C handler's return value.

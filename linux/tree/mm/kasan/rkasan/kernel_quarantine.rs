@@ -731,6 +731,16 @@ pub mod kunit_hooks {
         reduce(Some(size));
     }
 
+    /// The evictions from the ring so far (one per batch `kasan_quarantine_reduce()` took
+    /// out). Read under the lock, which an eviction holds while it counts itself and releases
+    /// before it frees any object: a count read after an object came back to the slab allocator
+    /// includes its eviction.
+    #[no_mangle]
+    pub extern "C" fn rkasan_quarantine_evictions() -> c_ulong {
+        let mut guard = RingGuard::lock();
+        guard.ring().stats().evicted_batches
+    }
+
     /// Restarts the peak of the ring's bytes from what it holds now.
     #[no_mangle]
     pub extern "C" fn rkasan_quarantine_reset_peak() {
