@@ -1056,18 +1056,21 @@ pub fn forbidden_symbols(nm_undefined: &str) -> Vec<String> {
         .collect()
 }
 
+/// The function an `llvm-objdump -d` line `0000000000002c40 <name>:` starts, if it is one.
+fn function_label(line: &str) -> Option<&str> {
+    line.trim_end()
+        .strip_suffix(">:")
+        .and_then(|l| l.split_once(" <"))
+        .map(|(_, n)| n)
+}
+
 /// The functions of an `llvm-objdump -d -r` listing that reference one of [`MEM_FUNCTIONS`]
 /// (a call or a jump relocated to it), with the function referenced.
 pub fn mem_callers(disasm: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     let mut current: Option<&str> = None;
     for line in disasm.lines() {
-        if let Some(name) = line
-            .trim_end()
-            .strip_suffix(">:")
-            .and_then(|l| l.split_once(" <"))
-            .map(|(_, n)| n)
-        {
+        if let Some(name) = function_label(line) {
             current = Some(name);
             continue;
         }
@@ -1206,12 +1209,7 @@ pub fn check_entry_tail_calls(disasm: &str) -> std::result::Result<usize, String
     let mut bodies: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     let mut current: Option<String> = None;
     for line in disasm.lines() {
-        if let Some(name) = line
-            .trim_end()
-            .strip_suffix(">:")
-            .and_then(|l| l.split_once(" <"))
-            .map(|(_, n)| n)
-        {
+        if let Some(name) = function_label(line) {
             current = role_of(name).map(|_| name.to_string());
             if let Some(n) = &current {
                 bodies.insert(n.clone(), Vec::new());

@@ -256,6 +256,55 @@ pub struct Matrix {
     pub rows: Vec<Row>,
 }
 
+/// Renders `lines` under `header`: a Markdown table whose separator row has the cells `align`,
+/// or text in aligned columns, with a rule above the last line when `total_last` (a totals row).
+fn render(
+    header: &[String],
+    lines: &[Vec<String>],
+    align: &[&str],
+    markdown: bool,
+    total_last: bool,
+) -> String {
+    let mut out = String::new();
+    if markdown {
+        let row = |cells: &[String]| format!("| {} |\n", cells.join(" | "));
+        out.push_str(&row(header));
+        out.push_str(&format!("| {} |\n", align.join(" | ")));
+        for l in lines {
+            out.push_str(&row(l));
+        }
+        return out;
+    }
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            lines
+                .iter()
+                .map(Vec::as_slice)
+                .chain([header])
+                .map(|l| l[i].len())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let row = |cells: &[String]| {
+        let mut s = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            let sep = if i == 0 { "" } else { "  " };
+            let _ = write!(s, "{sep}{cell:<w$}", w = widths[i]);
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    out.push_str(&row(header));
+    for (i, l) in lines.iter().enumerate() {
+        if total_last && i + 1 == lines.len() {
+            out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 2 * widths.len()));
+            out.push('\n');
+        }
+        out.push_str(&row(l));
+    }
+    out
+}
+
 fn cell(run: Option<&Run>, suite: &str, case: &str) -> Cell {
     let Some(run) = run else {
         return Cell::Missing;
@@ -414,36 +463,14 @@ impl Matrix {
         if lines.is_empty() {
             return String::new();
         }
-        let mut out = String::new();
-        if markdown {
-            let row = |cells: &[String]| format!("| {} |\n", cells.join(" | "));
-            out.push_str(&row(&header));
-            out.push_str("| --- | --- | :---: | --- |\n");
-            for l in &lines {
-                out.push_str(&row(l));
-            }
-            return out;
-        }
-        let widths: Vec<usize> = (0..4)
-            .map(|i| {
-                lines
-                    .iter()
-                    .chain([&header])
-                    .map(|l| l[i].len())
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        for l in [&header].into_iter().chain(&lines) {
-            let mut s = String::new();
-            for (i, cell) in l.iter().enumerate() {
-                let sep = if i == 0 { "" } else { "  " };
-                let _ = write!(s, "{sep}{cell:<w$}", w = widths[i]);
-            }
-            out.push_str(s.trim_end());
-            out.push('\n');
-        }
-        out
+        let lines: Vec<Vec<String>> = lines.into_iter().map(Vec::from).collect();
+        render(
+            &header,
+            &lines,
+            &["---", "---", ":---:", "---"],
+            markdown,
+            false,
+        )
     }
 
     /// The side-by-side table: one line per case, `C | Rust` per configuration. `markdown`
@@ -502,48 +529,9 @@ impl Matrix {
             }
         }
         lines.push(totals);
-        let mut out = String::new();
-        if markdown {
-            let row = |cells: &[String]| format!("| {} |\n", cells.join(" | "));
-            out.push_str(&row(&header));
-            let mut sep = vec!["---".to_string()];
-            sep.extend(std::iter::repeat_n(":---:".to_string(), header.len() - 1));
-            out.push_str(&row(&sep));
-            for l in &lines {
-                out.push_str(&row(l));
-            }
-        } else {
-            let widths: Vec<usize> = (0..header.len())
-                .map(|i| {
-                    lines
-                        .iter()
-                        .chain([&header])
-                        .map(|l| l[i].len())
-                        .max()
-                        .unwrap_or(0)
-                })
-                .collect();
-            let row = |cells: &[String]| {
-                let mut s = String::new();
-                for (i, cell) in cells.iter().enumerate() {
-                    if i == 0 {
-                        let _ = write!(s, "{cell:<w$}", w = widths[0]);
-                    } else {
-                        let _ = write!(s, "  {cell:<w$}", w = widths[i]);
-                    }
-                }
-                s.trim_end().to_string() + "\n"
-            };
-            out.push_str(&row(&header));
-            for (i, l) in lines.iter().enumerate() {
-                if i + 1 == lines.len() {
-                    out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 2 * widths.len()));
-                    out.push('\n');
-                }
-                out.push_str(&row(l));
-            }
-        }
-        out
+        let mut align = vec!["---"];
+        align.extend(std::iter::repeat_n(":---:", header.len() - 1));
+        render(&header, &lines, &align, markdown, true)
     }
 
     /// The verdict below the table.
