@@ -15,7 +15,7 @@ With no command: setup, source, apply, then build the generic config with the Ru
 run its KUnit suites (the same as `cargo xtask kunit`).
 
 commands:
-  setup     install the Debian packages, QEMU >= 10 (arm64 configs) and bindgen the kernel
+  setup     install the Debian packages, QEMU >= 10 (arm64, x86_64) and bindgen the kernel
             builds need (root for apt)
   source    get Debian's linux-source-7.2 into the cache as a git repository (or adopt --tree)
   apply     put linux/series on a fresh branch `rkasan` of the tree and check it out
@@ -34,7 +34,8 @@ commands:
 
 options:
   --tree PATH          use this Linux 7.2 tree instead of the cache's (also: RKASAN_TREE)
-  --config NAME        kunit: generic (default), full, static (UML), sw-tags, hw-tags (arm64
+  --config NAME        kunit: generic (default), full, static (UML), x86_64 (QEMU: KVM where
+                       a probe boot works, else TCG), sw-tags, hw-tags (arm64
                        under QEMU), hw-tags-async, hw-tags-off (the hw-tags kernel booted with
                        kasan.mode=async or kasan=off, running the suite rkasan); matrix:
                        only the runs of that config's build dir (with its extra boots and
@@ -332,8 +333,8 @@ mod tests {
         let err = |args: &[&str]| Cli::parse(args).unwrap_err();
         assert_eq!(
             err(&["kunit", "--config", "sw_tags"]),
-            "unknown config `sw_tags`: expected generic, full, static, sw-tags, hw-tags, \
-             hw-tags-async or hw-tags-off"
+            "unknown config `sw_tags`: expected generic, full, static, x86_64, sw-tags, \
+             hw-tags, hw-tags-async or hw-tags-off"
         );
         assert_eq!(
             err(&["--runtime=go"]),

@@ -608,11 +608,11 @@ fn boot(
     params: &[String],
     log: &Path,
     timeout: Duration,
-) -> Result<kunit::UmlBoot> {
+) -> Result<kunit::Boot> {
     let mut all: Vec<String> = BOOT_PARAMS.iter().map(|p| p.to_string()).collect();
     all.push(format!("initrd={}", initrd.display()));
     all.extend(params.iter().cloned());
-    kunit::boot_uml(
+    kunit::boot_to_file(
         &build.join("linux"),
         &all,
         log.parent().unwrap_or(Path::new(".")),

@@ -22,6 +22,8 @@ pub enum Arch {
     Um,
     /// arm64 under QEMU (`qemu-system-aarch64`): the tag-based KASAN modes exist only there.
     Arm64,
+    /// x86_64 under QEMU (`qemu-system-x86_64`), booted by the lab itself ([`boot_for_kunit`]).
+    X86_64,
 }
 
 impl Arch {
@@ -30,6 +32,7 @@ impl Arch {
         match self {
             Arch::Um => "um",
             Arch::Arm64 => "arm64",
+            Arch::X86_64 => "x86_64",
         }
     }
 }
@@ -46,6 +49,9 @@ pub enum Config {
     Full,
     /// `full` without SMP, plus `STATIC_LINK` (UML defers enabling KASAN).
     Static,
+    /// Generic KASAN on x86_64 under QEMU as syzbot runs it: inline checks, stack and vmalloc
+    /// instrumentation, SMP with 2 vCPUs.
+    X86_64,
     /// Software tag-based KASAN on arm64 (QEMU).
     SwTags,
     /// Hardware tag-based KASAN on arm64 (QEMU with MTE).
@@ -58,10 +64,11 @@ pub enum Config {
 
 impl Config {
     /// Every configuration, in matrix order (an extra boot after the config it boots).
-    pub const ALL: [Config; 7] = [
+    pub const ALL: [Config; 8] = [
         Config::Generic,
         Config::Full,
         Config::Static,
+        Config::X86_64,
         Config::SwTags,
         Config::HwTags,
         Config::HwTagsAsync,
@@ -74,6 +81,7 @@ impl Config {
             Config::Generic => "generic",
             Config::Full => "full",
             Config::Static => "static",
+            Config::X86_64 => "x86_64",
             Config::SwTags => "sw-tags",
             Config::HwTags => "hw-tags",
             Config::HwTagsAsync => "hw-tags-async",
@@ -112,6 +120,7 @@ impl Config {
     pub fn arch(self) -> Arch {
         match self {
             Config::Generic | Config::Full | Config::Static => Arch::Um,
+            Config::X86_64 => Arch::X86_64,
             Config::SwTags | Config::HwTags | Config::HwTagsAsync | Config::HwTagsOff => {
                 Arch::Arm64
             }
@@ -126,7 +135,11 @@ impl Config {
             Config::Full => &["seccomp=on", "ncpus=2"],
             Config::HwTagsAsync => &["kasan.mode=async"],
             Config::HwTagsOff => &["kasan=off"],
-            Config::Generic | Config::Static | Config::SwTags | Config::HwTags => &[],
+            Config::Generic
+            | Config::Static
+            | Config::X86_64
+            | Config::SwTags
+            | Config::HwTags => &[],
         }
     }
 
@@ -138,7 +151,11 @@ impl Config {
             Config::HwTags | Config::HwTagsAsync | Config::HwTagsOff => {
                 Some("-machine virt,mte=on")
             }
-            Config::Generic | Config::Full | Config::Static | Config::SwTags => None,
+            Config::Generic
+            | Config::Full
+            | Config::Static
+            | Config::X86_64
+            | Config::SwTags => None,
         }
     }
 
@@ -219,7 +236,7 @@ impl Config {
     pub fn timeout_secs(self) -> u32 {
         match self {
             Config::Generic | Config::Static | Config::HwTagsOff => 300,
-            Config::Full | Config::HwTagsAsync => 600,
+            Config::Full | Config::X86_64 | Config::HwTagsAsync => 600,
             Config::SwTags | Config::HwTags => 900,
         }
     }
@@ -249,6 +266,14 @@ impl Config {
             })
             .copied()
             .collect()
+    }
+
+    /// The vCPUs QEMU gives an x86_64 kernel (UML takes its CPU count as `ncpus=`).
+    pub fn cpus(self) -> u32 {
+        match self {
+            Config::X86_64 => 2,
+            _ => 1,
+        }
     }
 
     /// The kunitconfig fragment (its base's: the extra boots have none of their own).
@@ -305,11 +330,13 @@ pub const RKASAN_QUARANTINE_CASES: usize = 4;
 /// suite fails the run (see [`check_expected`]). Rust-only boots have no C entry (n/a).
 pub const EXPECTED_SUITES: &[(Config, Runtime, Suites)] = &[
     (Config::Generic, Runtime::C, &[("kasan", KASAN_CASES)]),
-    (Config::Generic, Runtime::Rust, UML_RUST),
+    (Config::Generic, Runtime::Rust, GENERIC_RUST),
     (Config::Full, Runtime::C, &[("kasan", KASAN_CASES)]),
-    (Config::Full, Runtime::Rust, UML_RUST),
+    (Config::Full, Runtime::Rust, GENERIC_RUST),
     (Config::Static, Runtime::C, &[("kasan", KASAN_CASES)]),
-    (Config::Static, Runtime::Rust, UML_RUST),
+    (Config::Static, Runtime::Rust, GENERIC_RUST),
+    (Config::X86_64, Runtime::C, &[("kasan", KASAN_CASES)]),
+    (Config::X86_64, Runtime::Rust, GENERIC_RUST),
     (Config::SwTags, Runtime::C, &[("kasan", KASAN_CASES)]),
     (Config::SwTags, Runtime::Rust, ARM64_RUST),
     (Config::HwTags, Runtime::C, &[("kasan", KASAN_CASES)]),
@@ -326,11 +353,13 @@ pub const EXPECTED_SUITES: &[(Config, Runtime, Suites)] = &[
 /// (suite, case count) pairs.
 pub type Suites = &'static [(&'static str, usize)];
 
-const UML_RUST: Suites = &[
+/// A Rust build of Generic KASAN: upstream's suite, the runtime's and the quarantine's.
+const GENERIC_RUST: Suites = &[
     ("kasan", KASAN_CASES),
     ("rkasan", RKASAN_CASES),
     ("rkasan_quarantine", RKASAN_QUARANTINE_CASES),
 ];
+/// A Rust build of a tag-based mode (no quarantine there).
 const ARM64_RUST: Suites = &[("kasan", KASAN_CASES), ("rkasan", RKASAN_CASES)];
 
 /// Suites built only with a component: a build with it off has no such suite.
@@ -620,22 +649,131 @@ fn uml_kunit_params(config: Config, filter: Option<&str>) -> Vec<String> {
     params
 }
 
-/// Boots the UML kernel of `build` as `kunit.py exec` would, but with its console written
-/// straight to `console` instead of a pipe. UML's console drops printk output when a write to
-/// its non-blocking stdout returns EAGAIN (arch/um/drivers/chan_user.c: `generic_write()`), which
-/// a pipe does as soon as kunit.py reads more slowly than the kernel prints: on a loaded machine
-/// whole test cases vanish from the console. A regular file never returns EAGAIN.
-fn boot_uml_for_kunit(
+/// The arguments of an x86_64 kernel's KUnit boot: the config's own, the filter, then those
+/// kunit.py gives a QEMU kernel (`LinuxSourceTreeOperationsQemu` and qemu_configs/x86_64.py).
+fn x86_64_kunit_params(config: Config, filter: Option<&str>) -> Vec<String> {
+    let mut params: Vec<String> = config.kernel_args().iter().map(|a| a.to_string()).collect();
+    if let Some(glob) = filter {
+        params.push(format!("kunit.filter_glob={glob}"));
+    }
+    params.extend(["kunit.enable=1", "console=ttyS0", "kunit_shutdown=reboot"].map(String::from));
+    params
+}
+
+/// The QEMU binary of the x86_64 configs.
+pub const QEMU_X86_64: &str = "qemu-system-x86_64";
+
+/// QEMU's accelerator for the x86_64 boots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accel {
+    /// KVM: a probe boot got past the kernel's decompressor.
+    Kvm,
+    /// TCG, multi-threaded: no `/dev/kvm`, or the probe boot did not start the kernel.
+    Tcg,
+}
+
+impl Accel {
+    /// QEMU's `-accel` value.
+    pub fn arg(self) -> &'static str {
+        match self {
+            Accel::Kvm => "kvm",
+            Accel::Tcg => "tcg,thread=multi",
+        }
+    }
+}
+
+/// The QEMU command line of an x86_64 boot of `bzimage` with kernel arguments `params`:
+/// kunit.py's (tools/testing/kunit/kunit_kernel.py), except the accelerator, which kunit.py
+/// tries in the fixed order kvm, hvf, tcg. Where KVM initialises but the guest never starts
+/// (seen here: it hangs after "Decompressing Linux..."), that order hangs every boot.
+pub fn x86_64_qemu_args(bzimage: &Path, params: &[String], accel: Accel, cpus: u32) -> Vec<String> {
+    let mut args: Vec<String> = ["-nodefaults", "-m", "1024", "-kernel"]
+        .map(String::from)
+        .to_vec();
+    args.push(bzimage.display().to_string());
+    args.push("-append".into());
+    args.push(params.join(" "));
+    args.extend(["-no-reboot", "-nographic", "-accel", accel.arg()].map(String::from));
+    args.extend(["-cpu", "max", "-smp"].map(String::from));
+    args.push(cpus.to_string());
+    args.extend(["-serial", "stdio", "-bios", "qboot.rom"].map(String::from));
+    args
+}
+
+/// Whether KVM runs the x86_64 kernel `bzimage` here: a boot with `-accel kvm` and no tests
+/// must print the kernel's banner within 30 s (a KVM boot takes a second or two). Probed once
+/// per lab run; no `/dev/kvm` means no probe.
+pub fn x86_64_accel(bzimage: &Path, scratch: &Path) -> Accel {
+    static ACCEL: std::sync::OnceLock<Accel> = std::sync::OnceLock::new();
+    *ACCEL.get_or_init(|| {
+        if !Path::new("/dev/kvm").exists() {
+            eprintln!("    QEMU accelerator: TCG (no /dev/kvm)");
+            return Accel::Tcg;
+        }
+        let params = ["kunit.enable=0", "console=ttyS0", "panic=-1"].map(String::from);
+        let log = scratch.join("kvm-probe.log");
+        let probe = boot_to_file(
+            Path::new(QEMU_X86_64),
+            &x86_64_qemu_args(bzimage, &params, Accel::Kvm, 1),
+            scratch,
+            &log,
+            std::time::Duration::from_secs(30),
+        );
+        match probe {
+            Ok(b) if b.console.contains("Linux version") => {
+                eprintln!("    QEMU accelerator: KVM (a probe boot started the kernel)");
+                Accel::Kvm
+            }
+            _ => {
+                eprintln!(
+                    "    QEMU accelerator: TCG (a KVM probe boot did not start the kernel within \
+                     30 s; see {})",
+                    log.display()
+                );
+                Accel::Tcg
+            }
+        }
+    })
+}
+
+/// Boots the kernel of `build` for its KUnit suites as `kunit.py exec` would, but with its
+/// console written straight to `console` instead of a pipe: a UML kernel as a process, an
+/// x86_64 one under QEMU with the accelerator [`x86_64_accel`] picks. UML's console drops printk
+/// output when a write to its non-blocking stdout returns EAGAIN
+/// (arch/um/drivers/chan_user.c: `generic_write()`), which a pipe does as soon as kunit.py reads
+/// more slowly than the kernel prints: on a loaded machine whole test cases vanish from the
+/// console. A regular file never returns EAGAIN.
+fn boot_for_kunit(
     config: Config,
     build: &Path,
     console: &Path,
     filter: Option<&str>,
     run_log: &Path,
 ) -> Result<()> {
-    let params = uml_kunit_params(config, filter);
+    let (program, args) = match config.arch() {
+        Arch::X86_64 => {
+            let bzimage = build.join("arch/x86/boot/bzImage");
+            let accel = x86_64_accel(&bzimage, build);
+            let params = x86_64_kunit_params(config, filter);
+            eprintln!(
+                "    QEMU: {} vCPUs, {}",
+                config.cpus(),
+                match accel {
+                    Accel::Kvm => "KVM",
+                    Accel::Tcg => "TCG",
+                }
+            );
+            (
+                PathBuf::from(QEMU_X86_64),
+                x86_64_qemu_args(&bzimage, &params, accel, config.cpus()),
+            )
+        }
+        _ => (build.join("linux"), uml_kunit_params(config, filter)),
+    };
+    let params = args;
     let timeout = std::time::Duration::from_secs(config.timeout_secs().into());
     let cwd = build.to_path_buf();
-    let boot = boot_uml(&build.join("linux"), &params, &cwd, console, timeout)?;
+    let boot = boot_to_file(&program, &params, &cwd, console, timeout)?;
     let mut log = fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -645,7 +783,7 @@ fn boot_uml_for_kunit(
     writeln!(
         log,
         "$ {} {}\n{}",
-        build.join("linux").display(),
+        program.display(),
         params.join(" "),
         if boot.timed_out {
             format!("timed out after {} s: killed", timeout.as_secs())
@@ -656,23 +794,23 @@ fn boot_uml_for_kunit(
     Ok(())
 }
 
-/// How a UML boot ended.
-pub(crate) struct UmlBoot {
+/// How a boot (of a UML kernel, or of QEMU) ended.
+pub(crate) struct Boot {
     /// The console, as written to the log.
     pub(crate) console: String,
     /// True when it ran past its timeout and was killed.
     pub(crate) timed_out: bool,
 }
 
-/// Boots the UML kernel `linux` with `params` in `cwd`, its console (stdout and stderr) written
-/// to the file `log` (see [`boot_uml_for_kunit`] for why a file), within `timeout`.
-pub(crate) fn boot_uml(
+/// Runs `linux` (a UML kernel, or QEMU) with `params` in `cwd`, its console (stdout and
+/// stderr) written to the file `log` (see [`boot_for_kunit`] for why a file), within `timeout`.
+pub(crate) fn boot_to_file(
     linux: &Path,
     params: &[String],
     cwd: &Path,
     log: &Path,
     timeout: std::time::Duration,
-) -> Result<UmlBoot> {
+) -> Result<Boot> {
     let file = fs::File::create(log).context(format!("cannot create {}", log.display()))?;
     let err = file.try_clone()?;
     // No core dump from a panicking UML (it aborts).
@@ -701,7 +839,7 @@ pub(crate) fn boot_uml(
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     let raw = fs::read(log).unwrap_or_default();
-    Ok(UmlBoot {
+    Ok(Boot {
         console: String::from_utf8_lossy(&raw).into_owned(),
         timed_out,
     })
@@ -975,11 +1113,12 @@ fn run_inner(
     let results = run_until_complete(|| {
         let _ = fs::remove_file(&console);
         let _ = fs::remove_file(&json);
-        let mut cmd = if config.arch() == Arch::Um {
-            boot_uml_for_kunit(config, &build, &console, filter, &run_log)?;
-            parse_command(tree, &console, &json)
-        } else {
-            exec_command(tree, config, runtime, off, &build, &json, filter)?
+        let mut cmd = match config.arch() {
+            Arch::Um | Arch::X86_64 => {
+                boot_for_kunit(config, &build, &console, filter, &run_log)?;
+                parse_command(tree, &console, &json)
+            }
+            Arch::Arm64 => exec_command(tree, config, runtime, off, &build, &json, filter)?,
         };
         // kunit.py exits 1 when a test fails: the results decide, not its status.
         let status = util::spawn_logged(&mut cmd, &run_log)?;
@@ -1424,7 +1563,7 @@ mod tests {
         assert_eq!(Runtime::parse("C"), None);
         assert_eq!(
             Config::names(),
-            "generic, full, static, sw-tags, hw-tags, hw-tags-async or hw-tags-off"
+            "generic, full, static, x86_64, sw-tags, hw-tags, hw-tags-async or hw-tags-off"
         );
     }
 
@@ -1434,7 +1573,7 @@ mod tests {
         let arches: Vec<&str> = Config::ALL.iter().map(|c| c.arch().name()).collect();
         assert_eq!(
             arches,
-            ["um", "um", "um", "arm64", "arm64", "arm64", "arm64"]
+            ["um", "um", "um", "x86_64", "arm64", "arm64", "arm64", "arm64"]
         );
         // The extra boots share hw-tags' build dir and kunitconfig, and differ in arguments.
         assert_eq!(HwTagsAsync.default_filter(), Some("rkasan"));
@@ -1689,7 +1828,7 @@ mod tests {
                 assert_eq!(count(c, Runtime::C, "rkasan"), None, "{c}");
             }
             let q = count(c, Runtime::Rust, "rkasan_quarantine");
-            if c.arch() == Arch::Um {
+            if c.arch() != Arch::Arm64 {
                 assert_eq!(q, Some(quarantine), "{c}");
             } else {
                 assert_eq!(q, None, "{c}");
@@ -2020,12 +2159,12 @@ mod tests {
             .unwrap();
         let log = dir.join("console.log");
         let second = std::time::Duration::from_secs(20);
-        let boot = boot_uml(&linux, &["a".into(), "b=c".into()], &dir, &log, second).unwrap();
+        let boot = boot_to_file(&linux, &["a".into(), "b=c".into()], &dir, &log, second).unwrap();
         assert!(!boot.timed_out);
         assert!(boot.console.starts_with("a b=c\n1\n2\n"));
         assert_eq!(boot.console.lines().count(), 100_001);
         let short = std::time::Duration::from_millis(500);
-        let boot = boot_uml(&linux, &["hang".into()], &dir, &log, short).unwrap();
+        let boot = boot_to_file(&linux, &["hang".into()], &dir, &log, short).unwrap();
         assert!(boot.timed_out);
         let _ = fs::remove_dir_all(&dir);
     }

@@ -180,12 +180,16 @@ fn install_packages() -> Result<()> {
     Ok(())
 }
 
-/// The QEMU binary kunit.py runs the arm64 configs with.
-pub const QEMU: &str = "qemu-system-aarch64";
-/// The Debian package that has [`QEMU`].
-const QEMU_PACKAGE: &str = "qemu-system-arm";
-/// The oldest QEMU major version the arm64 configs work with: bookworm's 7.2 prints a false
-/// KASAN report at boot and hangs with MTE (hw-tags); 10.0 boots both tag-based modes.
+/// The QEMU binaries the configs boot with, and the Debian package of each: kunit.py runs the
+/// arm64 configs with `qemu-system-aarch64`, the lab the x86_64 ones with `qemu-system-x86_64`.
+pub const QEMUS: &[(&str, &str)] = &[
+    ("qemu-system-aarch64", "qemu-system-arm"),
+    (crate::kunit::QEMU_X86_64, "qemu-system-x86"),
+];
+/// The oldest QEMU major version the QEMU configs work with: bookworm's 7.2 prints a false
+/// KASAN report at boot and hangs with MTE (hw-tags); 10.0 boots both tag-based modes. Both
+/// binaries come from the same version: bookworm's 7.2 `qemu-system-x86` conflicts with the
+/// backports `qemu-system-common` that `qemu-system-arm` 10 needs.
 pub const QEMU_MIN_MAJOR: u32 = 10;
 /// The keyring Debian's own sources are signed with, when the system's sources name none.
 const DEBIAN_KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
@@ -203,9 +207,9 @@ pub fn parse_qemu_version(text: &str) -> Option<(u32, u32, u32)> {
     ))
 }
 
-/// The installed QEMU's version, or None when it is missing or says something unexpected.
-fn qemu_version() -> Option<(u32, u32, u32)> {
-    let out = Command::new(QEMU)
+/// The installed `qemu`'s version, or None when it is missing or says something unexpected.
+fn qemu_version(qemu: &str) -> Option<(u32, u32, u32)> {
+    let out = Command::new(qemu)
         .arg("--version")
         .stdin(std::process::Stdio::null())
         .output()
@@ -238,7 +242,7 @@ pub fn signed_by(sources: &str) -> Option<&str> {
 /// has QEMU 10.
 pub fn backports_sources(codename: &str, keyring: &str) -> String {
     format!(
-        "# Written by the rkasan lab (cargo xtask setup) for installing {QEMU_PACKAGE} from\n\
+        "# Written by the rkasan lab (cargo xtask setup) for installing QEMU from\n\
          # {codename}-backports; the system's own sources are left alone.\n\
          Types: deb\n\
          URIs: http://deb.debian.org/debian\n\
@@ -289,15 +293,28 @@ fn backports_apt_config(codename: &str) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// Installs QEMU >= [`QEMU_MIN_MAJOR`] for the arm64 configs when missing: on bookworm from
-/// bookworm-backports through a private apt configuration, elsewhere (trixie and later ship
+/// Installs each of [`QEMUS`] that is missing or older than [`QEMU_MIN_MAJOR`]: on bookworm
+/// from bookworm-backports through a private apt configuration, elsewhere (trixie and later ship
 /// QEMU 10) from the system's sources.
 fn install_qemu() -> Result<()> {
-    let enough = |v: Option<(u32, u32, u32)>| v.is_some_and(|v| v.0 >= QEMU_MIN_MAJOR);
-    if let Some((major, minor, micro)) = qemu_version().filter(|v| enough(Some(*v))) {
-        eprintln!("    QEMU: {QEMU} {major}.{minor}.{micro}");
+    let enough = |qemu: &str| qemu_version(qemu).filter(|v| v.0 >= QEMU_MIN_MAJOR);
+    let missing: Vec<&str> = QEMUS
+        .iter()
+        .filter(|(qemu, _)| enough(qemu).is_none())
+        .map(|(_, package)| *package)
+        .collect();
+    let report = || {
+        for (qemu, _) in QEMUS {
+            if let Some((major, minor, micro)) = enough(qemu) {
+                eprintln!("    QEMU: {qemu} {major}.{minor}.{micro}");
+            }
+        }
+    };
+    if missing.is_empty() {
+        report();
         return Ok(());
     }
+    let packages = missing.join(" ");
     let os_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
     let codename = os_codename(&os_release).unwrap_or("unknown").to_string();
     let backports = codename == "bookworm";
@@ -309,15 +326,15 @@ fn install_qemu() -> Result<()> {
     if !util::is_root() {
         let how = if backports {
             format!(
-                "apt-get install --no-install-recommends -t {codename}-backports {QEMU_PACKAGE} \
+                "apt-get install --no-install-recommends -t {codename}-backports {packages} \
                  (with {codename}-backports in the apt sources)"
             )
         } else {
-            format!("apt-get install --no-install-recommends {QEMU_PACKAGE}")
+            format!("apt-get install --no-install-recommends {packages}")
         };
         bail!(
-            "setup must install {QEMU} >= {QEMU_MIN_MAJOR} for the arm64 configs but is not \
-             running as root: run it as root, or install it yourself: {how}"
+            "setup must install QEMU >= {QEMU_MIN_MAJOR} ({packages}) for the QEMU configs but \
+             is not running as root: run it as root, or install it yourself: {how}"
         );
     }
     let log = util::fresh_log("setup-qemu")?;
@@ -327,7 +344,7 @@ fn install_qemu() -> Result<()> {
         "the system sources".to_string()
     };
     let step = Step::start(
-        format!("apt-get install {QEMU_PACKAGE} (QEMU >= {QEMU_MIN_MAJOR}, from {from})"),
+        format!("apt-get install {packages} (QEMU >= {QEMU_MIN_MAJOR}, from {from})"),
         Some(&format!("log: {}", log.display())),
     );
     let mut update = Command::new("apt-get");
@@ -343,23 +360,22 @@ fn install_qemu() -> Result<()> {
             .env("DEBIAN_FRONTEND", "noninteractive")
             .args(["install", "-y", "--no-install-recommends"])
             .args(&target)
-            .arg(QEMU_PACKAGE),
+            .args(&missing),
         &log,
     )?;
     step.done();
-    match qemu_version() {
-        Some((major, minor, micro)) if major >= QEMU_MIN_MAJOR => {
-            eprintln!("    QEMU: {QEMU} {major}.{minor}.{micro}");
-            Ok(())
-        }
-        found => bail!(
-            "after installing {QEMU_PACKAGE} from {from}, {QEMU} is {}, but the arm64 configs \
-             need QEMU >= {QEMU_MIN_MAJOR} (older ones print false KASAN reports and hang with \
-             MTE); install a newer QEMU. Log: {}",
+    if let Some((qemu, _)) = QEMUS.iter().find(|(qemu, _)| enough(qemu).is_none()) {
+        let found = qemu_version(qemu);
+        bail!(
+            "after installing {packages} from {from}, {qemu} is {}, but the QEMU configs need \
+             QEMU >= {QEMU_MIN_MAJOR} (older ones print false KASAN reports and hang with MTE); \
+             install a newer QEMU. Log: {}",
             found.map_or("missing".to_string(), |(a, b, c)| format!("{a}.{b}.{c}")),
             log.display()
-        ),
+        );
     }
+    report();
+    Ok(())
 }
 
 fn bindgen_works(bindgen: &Path) -> bool {
