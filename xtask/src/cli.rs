@@ -35,8 +35,8 @@ commands:
 options:
   --tree PATH          use this Linux 7.2 tree instead of the cache's (also: RKASAN_TREE)
   --config NAME        kunit: generic (default), full, static (UML), x86_64 (QEMU: KVM where
-                       a probe boot works, else TCG), sw-tags, hw-tags (arm64
-                       under QEMU), hw-tags-async, hw-tags-off (the hw-tags kernel booted with
+                       a probe boot works, else TCG), arm64-generic, sw-tags, hw-tags
+                       (arm64 under QEMU), hw-tags-async, hw-tags-off (the hw-tags kernel booted with
                        kasan.mode=async or kasan=off, running the suite rkasan); matrix:
                        only the runs of that config's build dir (with its extra boots and
                        component-off builds)
@@ -333,8 +333,8 @@ mod tests {
         let err = |args: &[&str]| Cli::parse(args).unwrap_err();
         assert_eq!(
             err(&["kunit", "--config", "sw_tags"]),
-            "unknown config `sw_tags`: expected generic, full, static, x86_64, sw-tags, \
-             hw-tags, hw-tags-async or hw-tags-off"
+            "unknown config `sw_tags`: expected generic, full, static, x86_64, arm64-generic, \
+             sw-tags, hw-tags, hw-tags-async or hw-tags-off"
         );
         assert_eq!(
             err(&["--runtime=go"]),

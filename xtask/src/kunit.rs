@@ -52,6 +52,9 @@ pub enum Config {
     /// Generic KASAN on x86_64 under QEMU as syzbot runs it: inline checks, stack and vmalloc
     /// instrumentation, SMP with 2 vCPUs.
     X86_64,
+    /// Generic KASAN on arm64 under QEMU (syzbot's upstream-arm64-kasan): inline checks, SMP
+    /// with 2 vCPUs.
+    Arm64Generic,
     /// Software tag-based KASAN on arm64 (QEMU).
     SwTags,
     /// Hardware tag-based KASAN on arm64 (QEMU with MTE).
@@ -64,11 +67,12 @@ pub enum Config {
 
 impl Config {
     /// Every configuration, in matrix order (an extra boot after the config it boots).
-    pub const ALL: [Config; 8] = [
+    pub const ALL: [Config; 9] = [
         Config::Generic,
         Config::Full,
         Config::Static,
         Config::X86_64,
+        Config::Arm64Generic,
         Config::SwTags,
         Config::HwTags,
         Config::HwTagsAsync,
@@ -82,6 +86,7 @@ impl Config {
             Config::Full => "full",
             Config::Static => "static",
             Config::X86_64 => "x86_64",
+            Config::Arm64Generic => "arm64-generic",
             Config::SwTags => "sw-tags",
             Config::HwTags => "hw-tags",
             Config::HwTagsAsync => "hw-tags-async",
@@ -121,9 +126,11 @@ impl Config {
         match self {
             Config::Generic | Config::Full | Config::Static => Arch::Um,
             Config::X86_64 => Arch::X86_64,
-            Config::SwTags | Config::HwTags | Config::HwTagsAsync | Config::HwTagsOff => {
-                Arch::Arm64
-            }
+            Config::Arm64Generic
+            | Config::SwTags
+            | Config::HwTags
+            | Config::HwTagsAsync
+            | Config::HwTagsOff => Arch::Arm64,
         }
     }
 
@@ -138,6 +145,7 @@ impl Config {
             Config::Generic
             | Config::Static
             | Config::X86_64
+            | Config::Arm64Generic
             | Config::SwTags
             | Config::HwTags => &[],
         }
@@ -151,6 +159,8 @@ impl Config {
             Config::HwTags | Config::HwTagsAsync | Config::HwTagsOff => {
                 Some("-machine virt,mte=on")
             }
+            // kunit.py's arm64 QEMU config boots one CPU.
+            Config::Arm64Generic => Some("-smp 2"),
             Config::Generic
             | Config::Full
             | Config::Static
@@ -237,7 +247,7 @@ impl Config {
         match self {
             Config::Generic | Config::Static | Config::HwTagsOff => 300,
             Config::Full | Config::X86_64 | Config::HwTagsAsync => 600,
-            Config::SwTags | Config::HwTags => 900,
+            Config::Arm64Generic | Config::SwTags | Config::HwTags => 900,
         }
     }
 
@@ -337,6 +347,8 @@ pub const EXPECTED_SUITES: &[(Config, Runtime, Suites)] = &[
     (Config::Static, Runtime::Rust, GENERIC_RUST),
     (Config::X86_64, Runtime::C, &[("kasan", KASAN_CASES)]),
     (Config::X86_64, Runtime::Rust, GENERIC_RUST),
+    (Config::Arm64Generic, Runtime::C, &[("kasan", KASAN_CASES)]),
+    (Config::Arm64Generic, Runtime::Rust, GENERIC_RUST),
     (Config::SwTags, Runtime::C, &[("kasan", KASAN_CASES)]),
     (Config::SwTags, Runtime::Rust, ARM64_RUST),
     (Config::HwTags, Runtime::C, &[("kasan", KASAN_CASES)]),
@@ -1094,6 +1106,16 @@ fn run_inner(
     if rust_on {
         check_runtime_object(&build)?;
     }
+    if build_it {
+        let warnings = objtool_warnings(&util::read(&build_log)?);
+        if let Some(first) = warnings.first() {
+            bail!(
+                "objtool warns about the KASAN runtime ({} warning(s); first: {first}); see {}",
+                warnings.len(),
+                build_log.display()
+            );
+        }
+    }
 
     let run_log = out.join("run.log");
     let json = out.join("results.json");
@@ -1147,6 +1169,17 @@ fn run_inner(
         problems,
         dir: out,
     })
+}
+
+/// The objtool warnings of a build log about the KASAN runtime (either one): x86_64's objtool
+/// checks every object and vmlinux.o, and a warning there (a call with UACCESS enabled, a
+/// missing return thunk or ENDBR) is a bug of the runtime, however the build ends.
+pub fn objtool_warnings(log: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| l.contains("objtool:") && l.contains("warning"))
+        .filter(|l| ["rkasan", "kasan_", "__asan_"].iter().any(|k| l.contains(k)))
+        .map(|l| l.trim().to_string())
+        .collect()
 }
 
 /// The Rust runtime object, which runs uninstrumented on every checked access.
@@ -1388,33 +1421,35 @@ pub fn check_entry_tail_calls(disasm: &str) -> std::result::Result<usize, String
             let granule = format!("rkasan_{kind}{size}_granule");
             (granule.clone(), vec![granule, caller])
         };
+        let isa = Isa::of(disasm);
         let insns: Vec<(usize, &str)> = body
             .iter()
             .enumerate()
             .filter_map(|(i, l)| l.split('\t').nth(1).map(|insn| (i, insn)))
             .filter(|(_, insn)| !insn.is_empty())
             .collect();
-        if let Some((_, bad)) = insns.iter().find(|(i, insn)| {
-            insn.starts_with("call") || insn.starts_with("push") || body[*i].contains("%rsp")
-        }) {
+        if let Some((_, bad)) = insns
+            .iter()
+            .find(|(i, insn)| isa.touches_the_frame(insn, body[*i]))
+        {
             return Err(format!(
                 "{name} is not frameless (`{bad}`): _RET_IP_ would not name its caller"
             ));
         }
         let reaches = |i: usize, step: &str| {
             body.get(i + 1)
-                .is_some_and(|r| r.contains("R_X86_64_PLT32") && r.contains(step))
+                .is_some_and(|r| r.contains(isa.jump_relocation()) && r.contains(step))
         };
         if !insns
             .iter()
-            .any(|&(i, insn)| insn.starts_with('j') && reaches(i, &next))
+            .any(|&(i, insn)| isa.is_jump(insn) && reaches(i, &next))
         {
             return Err(format!("{name} does not jump to {next}"));
         }
         for step in &steps {
             if let Some((_, bad)) = insns
                 .iter()
-                .find(|&&(i, insn)| reaches(i, step) && !insn.starts_with('j'))
+                .find(|&&(i, insn)| reaches(i, step) && !isa.is_jump(insn))
             {
                 return Err(format!(
                     "{name} reaches {step} other than by a jump (`{bad}`)"
@@ -1423,6 +1458,63 @@ pub fn check_entry_tail_calls(disasm: &str) -> std::result::Result<usize, String
         }
     }
     Ok(bodies.len())
+}
+
+/// The instruction set of an `llvm-objdump -d` listing, as the frameless-entry gate
+/// ([`check_entry_tail_calls`]) reads it: `_RET_IP_` is the return address, on the stack on
+/// x86_64 (UML included) and in x30 on arm64.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Isa {
+    /// x86_64 (`file format elf64-x86-64`).
+    X86_64,
+    /// arm64 (`file format elf64-littleaarch64`).
+    Arm64,
+}
+
+impl Isa {
+    fn of(disasm: &str) -> Isa {
+        if disasm.contains("elf64-littleaarch64") {
+            Isa::Arm64
+        } else {
+            Isa::X86_64
+        }
+    }
+
+    /// Whether the instruction with mnemonic `insn` (on the disassembly line `line`) calls,
+    /// builds a frame or touches the return address: x86_64's `call`, `push` or a `%rsp`
+    /// operand; arm64's `bl`/`blr` (which overwrite x30), or an `sp`, x29 or x30 operand.
+    fn touches_the_frame(self, insn: &str, line: &str) -> bool {
+        match self {
+            Isa::X86_64 => {
+                insn.starts_with("call") || insn.starts_with("push") || line.contains("%rsp")
+            }
+            Isa::Arm64 => {
+                let operands = line.split('\t').nth(2).unwrap_or("");
+                matches!(insn, "bl" | "blr")
+                    || operands
+                        .split([' ', ',', '[', ']', '!', '#'])
+                        .any(|t| matches!(t, "sp" | "x29" | "x30" | "w30"))
+            }
+        }
+    }
+
+    /// Whether the mnemonic `insn` is a jump (conditional or not) that leaves x30 alone.
+    fn is_jump(self, insn: &str) -> bool {
+        match self {
+            Isa::X86_64 => insn.starts_with('j'),
+            Isa::Arm64 => {
+                matches!(insn, "b" | "br" | "cbz" | "cbnz" | "tbz" | "tbnz") || insn.starts_with("b.")
+            }
+        }
+    }
+
+    /// The relocation of a jump to another function.
+    fn jump_relocation(self) -> &'static str {
+        match self {
+            Isa::X86_64 => "R_X86_64_PLT32",
+            Isa::Arm64 => "R_AARCH64_JUMP26",
+        }
+    }
 }
 
 /// How often a run whose console lost lines is tried.
@@ -1470,6 +1562,26 @@ pub fn first_error(log: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn objtool_warnings_about_the_runtime() {
+        let log = "\
+vmlinux.o: warning: objtool: __asan_load1_noabort+0x8: call to rkasan_load1_caller() with UACCESS enabled
+lib/maple_tree.c:3514:20: warning: stack frame size (2584) exceeds limit (2048)
+vmlinux.o: warning: objtool: do_foo+0x12: unreachable instruction
+vmlinux.o: warning: objtool: kasan_check_range+0x4: call to rkasan_check_range() with UACCESS enabled
+";
+        assert_eq!(
+            objtool_warnings(log),
+            [
+                "vmlinux.o: warning: objtool: __asan_load1_noabort+0x8: call to \
+                 rkasan_load1_caller() with UACCESS enabled",
+                "vmlinux.o: warning: objtool: kasan_check_range+0x4: call to rkasan_check_range() \
+                 with UACCESS enabled"
+            ]
+        );
+        assert!(objtool_warnings("  CC mm/kasan/rkasan_entry.o\n").is_empty());
+    }
+
     /// `llvm-objdump -d -r --no-show-raw-insn` of one Rust entry, as rustc builds it for UML.
     fn entry_disasm(name: &str, caller: &str, body: &str) -> String {
         format!(
@@ -1486,7 +1598,17 @@ mod tests {
 \t\t00000000000029eb:  R_X86_64_PLT32\tCALLER-0x4\n";
 
     fn all_entries(body_of: impl Fn(&str, u32) -> String) -> String {
-        let mut out = String::from("rkasan.o:\tfile format elf64-x86-64\n");
+        all_entries_with("elf64-x86-64", TAIL_CALLS, body_of)
+    }
+
+    /// Every entry and granule step, in a listing of `format`, the granule steps' body
+    /// `granule`.
+    fn all_entries_with(
+        format: &str,
+        granule: &str,
+        body_of: impl Fn(&str, u32) -> String,
+    ) -> String {
+        let mut out = format!("rkasan.o:\tfile format {format}\n");
         for (kind, size) in RUST_ENTRIES {
             let next = if size == 16 { "caller" } else { "granule" };
             out += &entry_disasm(
@@ -1497,7 +1619,7 @@ mod tests {
             out += &entry_disasm(
                 &format!("rkasan_{kind}{size}_granule"),
                 &format!("rkasan_{kind}{size}_caller"),
-                TAIL_CALLS,
+                granule,
             );
         }
         out
@@ -1549,6 +1671,39 @@ mod tests {
             .contains("not rkasan_store2_granule"));
     }
 
+    /// The same gate on arm64's disassembly: the return address is in x30, jumps are `b`,
+    /// `b.<cond>`, `cbz`..., relocated with `R_AARCH64_JUMP26`.
+    #[test]
+    fn entry_tail_calls_on_arm64() {
+        const ARM64_TAIL_CALLS: &str = "      0: \tbti\tc\n\
+      4: \tcmn\tx0, #0x10\n\
+      8: \tb.hi\t0x8 <x+0x8>\n\
+\t\t0000000000000008:  R_AARCH64_JUMP26\tCALLER\n\
+      c: \tldrsb\tw9, [x8, x9]\n\
+     10: \tcbnz\tw9, 0x10 <x+0x10>\n\
+\t\t0000000000000010:  R_AARCH64_JUMP26\tCALLER\n";
+        let arm64 =
+            |body: &str| all_entries_with("elf64-littleaarch64", body, |_, _| body.to_string());
+        assert_eq!(check_entry_tail_calls(&arm64(ARM64_TAIL_CALLS)), Ok(20));
+        // A call overwrites x30; saving x30 builds a frame; an x86 relocation is not a jump.
+        for bad in [
+            ARM64_TAIL_CALLS.replacen("b.hi", "bl", 1),
+            format!("     -4: \tstp\tx29, x30, [sp, #-0x10]!\n{ARM64_TAIL_CALLS}"),
+            format!("     -4: \tmov\tx1, x30\n{ARM64_TAIL_CALLS}"),
+        ] {
+            assert!(
+                check_entry_tail_calls(&arm64(&bad))
+                    .unwrap_err()
+                    .contains("not frameless"),
+                "{bad}"
+            );
+        }
+        let x86_relocs = ARM64_TAIL_CALLS.replace("R_AARCH64_JUMP26", "R_X86_64_PLT32");
+        assert!(check_entry_tail_calls(&arm64(&x86_relocs))
+            .unwrap_err()
+            .contains("does not jump to"));
+    }
+
     #[test]
     fn names() {
         for c in Config::ALL {
@@ -1563,7 +1718,8 @@ mod tests {
         assert_eq!(Runtime::parse("C"), None);
         assert_eq!(
             Config::names(),
-            "generic, full, static, x86_64, sw-tags, hw-tags, hw-tags-async or hw-tags-off"
+            "generic, full, static, x86_64, arm64-generic, sw-tags, hw-tags, hw-tags-async or \
+             hw-tags-off"
         );
     }
 
@@ -1573,7 +1729,7 @@ mod tests {
         let arches: Vec<&str> = Config::ALL.iter().map(|c| c.arch().name()).collect();
         assert_eq!(
             arches,
-            ["um", "um", "um", "x86_64", "arm64", "arm64", "arm64", "arm64"]
+            ["um", "um", "um", "x86_64", "arm64", "arm64", "arm64", "arm64", "arm64"]
         );
         // The extra boots share hw-tags' build dir and kunitconfig, and differ in arguments.
         assert_eq!(HwTagsAsync.default_filter(), Some("rkasan"));
@@ -1828,7 +1984,7 @@ mod tests {
                 assert_eq!(count(c, Runtime::C, "rkasan"), None, "{c}");
             }
             let q = count(c, Runtime::Rust, "rkasan_quarantine");
-            if c.arch() != Arch::Arm64 {
+            if !c.tag_based() {
                 assert_eq!(q, Some(quarantine), "{c}");
             } else {
                 assert_eq!(q, None, "{c}");
