@@ -161,11 +161,9 @@ impl Config {
             }
             // kunit.py's arm64 QEMU config boots one CPU.
             Config::Arm64Generic => Some("-smp 2"),
-            Config::Generic
-            | Config::Full
-            | Config::Static
-            | Config::X86_64
-            | Config::SwTags => None,
+            Config::Generic | Config::Full | Config::Static | Config::X86_64 | Config::SwTags => {
+                None
+            }
         }
     }
 
@@ -1177,7 +1175,11 @@ fn run_inner(
 pub fn objtool_warnings(log: &str) -> Vec<String> {
     log.lines()
         .filter(|l| l.contains("objtool:") && l.contains("warning"))
-        .filter(|l| ["rkasan", "kasan_", "__asan_"].iter().any(|k| l.contains(k)))
+        .filter(|l| {
+            ["rkasan", "kasan_", "__asan_"]
+                .iter()
+                .any(|k| l.contains(k))
+        })
         .map(|l| l.trim().to_string())
         .collect()
 }
@@ -1503,7 +1505,8 @@ impl Isa {
         match self {
             Isa::X86_64 => insn.starts_with('j'),
             Isa::Arm64 => {
-                matches!(insn, "b" | "br" | "cbz" | "cbnz" | "tbz" | "tbnz") || insn.starts_with("b.")
+                matches!(insn, "b" | "br" | "cbz" | "cbnz" | "tbz" | "tbnz")
+                    || insn.starts_with("b.")
             }
         }
     }
