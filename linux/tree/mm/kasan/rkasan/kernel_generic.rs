@@ -20,8 +20,12 @@ extern "C" {
 }
 
 /// Reports a bad access unless the report is suppressed.
-#[cold]
-#[inline(never)]
+///
+/// Always inlined: x86_64's objtool allows the check path to be entered with UACCESS enabled
+/// (a user copy's instrumented access) only if it calls nothing but `kasan_report()`, which
+/// saves and clears the flag itself, or functions on its list, which cannot name Rust's
+/// mangled ones.
+#[inline(always)]
 fn report(addr: usize, size: usize, write: bool, ret_ip: c_ulong) -> bool {
     // SAFETY: `kasan_report()` accepts any address and size: it only reads the shadow of
     // addresses that have metadata and describes the rest.
@@ -58,11 +62,14 @@ pub extern "C" fn rkasan_check_range(
 /// check of an access that [`check::fast_path`] and [`check::partial_granule_accepts`] did not
 /// settle, and its report.
 ///
-/// Cold and never inlined: reached from `rkasan_<kind><N>_slow()` (behind C's `_RET_IP_` taker)
-/// or, under `ARCH_DEFER_KASAN`, by a tail call from `rkasan_<kind><N>()`.
+/// Cold. Under `ARCH_DEFER_KASAN` never inlined, reached by a tail call from
+/// `rkasan_<kind><N>()`; otherwise inlined into `rkasan_<kind><N>_slow()` (behind C's
+/// `_RET_IP_` taker), which x86_64's objtool must see call `kasan_report()` only (see
+/// [`report`]).
 #[cfg(CONFIG_KASAN_RUST_SHADOW)]
 #[cold]
-#[inline(never)]
+#[cfg_attr(CONFIG_ARCH_DEFER_KASAN, inline(never))]
+#[cfg_attr(not(CONFIG_ARCH_DEFER_KASAN), inline(always))]
 fn check_access_slow<const SIZE: usize>(addr: usize, write: bool, ret_ip: c_ulong) {
     // SAFETY: `KernelShadow` maps every address to its shadow, which is mapped whenever KASAN
     // is enabled; `check_access()` reads it only for a non-wrapping access with metadata.
