@@ -736,8 +736,8 @@ pub fn x86_64_accel(bzimage: &Path, scratch: &Path) -> Accel {
             }
             _ => {
                 eprintln!(
-                    "    QEMU accelerator: TCG (a KVM probe boot did not start the kernel within \
-                     30 s; see {})",
+                    "    QEMU accelerator: TCG (a KVM probe boot did not start the kernel: it \
+                     failed or hung for 30 s; see {})",
                     log.display()
                 );
                 Accel::Tcg
