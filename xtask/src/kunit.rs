@@ -1442,6 +1442,28 @@ pub fn check_entry_tail_calls(disasm: &str) -> std::result::Result<usize, String
             body.get(i + 1)
                 .is_some_and(|r| r.contains(isa.jump_relocation()) && r.contains(step))
         };
+        // arm64 builds with frame pointers: a frame record is pushed and must be popped before
+        // each jump to the next step, so that x30 and sp are the caller's again.
+        if insns.iter().any(|&(i, _)| Isa::is_frame_push(body[i])) {
+            for &(i, insn) in &insns {
+                if !(isa.is_jump(insn) && steps.iter().any(|s| reaches(i, s))) {
+                    continue;
+                }
+                let popped = insns
+                    .iter()
+                    .rev()
+                    .filter(|&&(j, m)| j < i && m != "autiasp")
+                    .map(|&(j, _)| body[j])
+                    .next()
+                    .is_some_and(Isa::is_frame_pop);
+                if !popped {
+                    return Err(format!(
+                        "{name} jumps on with its frame record on the stack (`{insn}`): \
+                         _RET_IP_ would not name its caller"
+                    ));
+                }
+            }
+        }
         if !insns
             .iter()
             .any(|&(i, insn)| isa.is_jump(insn) && reaches(i, &next))
@@ -1482,16 +1504,39 @@ impl Isa {
         }
     }
 
+    /// The operands of a disassembly line.
+    fn operands(line: &str) -> &str {
+        line.split('\t').nth(2).unwrap_or("").trim()
+    }
+
+    /// arm64's frame-record push, `stp x29, x30, [sp, #-0x10]!`.
+    fn is_frame_push(line: &str) -> bool {
+        line.split('\t').nth(1) == Some("stp") && Isa::operands(line) == "x29, x30, [sp, #-0x10]!"
+    }
+
+    /// arm64's frame-record pop, `ldp x29, x30, [sp], #0x10`.
+    fn is_frame_pop(line: &str) -> bool {
+        line.split('\t').nth(1) == Some("ldp") && Isa::operands(line) == "x29, x30, [sp], #0x10"
+    }
+
     /// Whether the instruction with mnemonic `insn` (on the disassembly line `line`) calls,
     /// builds a frame or touches the return address: x86_64's `call`, `push` or a `%rsp`
-    /// operand; arm64's `bl`/`blr` (which overwrite x30), or an `sp`, x29 or x30 operand.
+    /// operand; arm64's `bl`/`blr` (which overwrite x30), or an `sp`, x29 or x30 operand other
+    /// than the frame record's push, `mov x29, sp` and pop (whose placement
+    /// [`check_entry_tail_calls`] checks).
     fn touches_the_frame(self, insn: &str, line: &str) -> bool {
         match self {
             Isa::X86_64 => {
                 insn.starts_with("call") || insn.starts_with("push") || line.contains("%rsp")
             }
             Isa::Arm64 => {
-                let operands = line.split('\t').nth(2).unwrap_or("");
+                if Isa::is_frame_push(line)
+                    || Isa::is_frame_pop(line)
+                    || (insn == "mov" && Isa::operands(line) == "x29, sp")
+                {
+                    return false;
+                }
+                let operands = Isa::operands(line);
                 matches!(insn, "bl" | "blr")
                     || operands
                         .split([' ', ',', '[', ']', '!', '#'])
@@ -1688,19 +1733,39 @@ vmlinux.o: warning: objtool: kasan_check_range+0x4: call to rkasan_check_range()
         let arm64 =
             |body: &str| all_entries_with("elf64-littleaarch64", body, |_, _| body.to_string());
         assert_eq!(check_entry_tail_calls(&arm64(ARM64_TAIL_CALLS)), Ok(20));
-        // A call overwrites x30; saving x30 builds a frame; an x86 relocation is not a jump.
-        for bad in [
-            ARM64_TAIL_CALLS.replacen("b.hi", "bl", 1),
-            format!("     -4: \tstp\tx29, x30, [sp, #-0x10]!\n{ARM64_TAIL_CALLS}"),
-            format!("     -4: \tmov\tx1, x30\n{ARM64_TAIL_CALLS}"),
+        // A call overwrites x30, and so does a move into it; a frame record pushed and never
+        // popped leaves the caller's x30 on the stack.
+        for (bad, why) in [
+            (ARM64_TAIL_CALLS.replacen("b.hi", "bl", 1), "not frameless"),
+            (
+                format!("     -4: \tmov\tx30, x1\n{ARM64_TAIL_CALLS}"),
+                "not frameless",
+            ),
+            (
+                format!("     -4: \tstp\tx29, x30, [sp, #-0x10]!\n{ARM64_TAIL_CALLS}"),
+                "frame record on the stack",
+            ),
         ] {
-            assert!(
-                check_entry_tail_calls(&arm64(&bad))
-                    .unwrap_err()
-                    .contains("not frameless"),
-                "{bad}"
-            );
+            let err = check_entry_tail_calls(&arm64(&bad)).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
         }
+        // With frame pointers: the record is pushed, and popped before each jump.
+        let framed = ARM64_TAIL_CALLS
+            .replace(
+                "4: \tcmn",
+                "2: \tpaciasp\n3: \tstp\tx29, x30, [sp, #-0x10]!\n4: \tmov\tx29, sp\n4: \tcmn",
+            )
+            .replace(
+                "8: \tb.hi",
+                "6: \tldp\tx29, x30, [sp], #0x10\n7: \tautiasp\n8: \tb.hi",
+            )
+            .replace("10: \tcbnz", "e: \tldp\tx29, x30, [sp], #0x10\n10: \tcbnz");
+        assert!(framed.contains("stp") && framed.matches("ldp").count() == 2);
+        assert_eq!(check_entry_tail_calls(&arm64(&framed)), Ok(20));
+        let unpopped = framed.replacen("e: \tldp\tx29, x30, [sp], #0x10\n", "", 1);
+        assert!(check_entry_tail_calls(&arm64(&unpopped))
+            .unwrap_err()
+            .contains("frame record on the stack"));
         let x86_relocs = ARM64_TAIL_CALLS.replace("R_AARCH64_JUMP26", "R_X86_64_PLT32");
         assert!(check_entry_tail_calls(&arm64(&x86_relocs))
             .unwrap_err()
