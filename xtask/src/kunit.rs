@@ -760,7 +760,7 @@ fn boot_for_kunit(
     filter: Option<&str>,
     run_log: &Path,
 ) -> Result<()> {
-    let (program, args) = match config.arch() {
+    let (program, params) = match config.arch() {
         Arch::X86_64 => {
             let bzimage = build.join("arch/x86/boot/bzImage");
             let accel = x86_64_accel(&bzimage, build);
@@ -780,7 +780,6 @@ fn boot_for_kunit(
         }
         _ => (build.join("linux"), uml_kunit_params(config, filter)),
     };
-    let params = args;
     let timeout = std::time::Duration::from_secs(config.timeout_secs().into());
     let cwd = build.to_path_buf();
     let boot = boot_to_file(&program, &params, &cwd, console, timeout)?;
