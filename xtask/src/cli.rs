@@ -22,8 +22,9 @@ commands:
   export    write branch `rkasan` as a format-patch series into target/rkasan/series/
   kunit     setup, source, apply, then build and run one config with one runtime
   matrix    setup, source, apply, then every config with both runtimes; C-vs-Rust table
-  e2e       setup, source, apply, then a UML kernel with modules per runtime: kasan_test.ko
-            from an initramfs, and boot-parameter scenarios compared between C and Rust
+  e2e       setup, source, apply, then a UML and an x86_64 kernel with modules per runtime:
+            kasan_test.ko from an initramfs, and boot-parameter scenarios compared between C
+            and Rust
   bench     setup, source, apply, then KASAN off / C runtime / Rust runtime kernels, run
             interleaved: ns per op of the rkasan_bench suite, table and chart
   bisect    setup, source, apply, then build (kunit.py build, no run) the generic config at
@@ -34,10 +35,11 @@ commands:
 
 options:
   --tree PATH          use this Linux 7.2 tree instead of the cache's (also: RKASAN_TREE)
-  --config NAME        kunit: generic (default), full, static (UML), x86_64 (QEMU: KVM where
-                       a probe boot works, else TCG), arm64-generic, sw-tags, hw-tags
-                       (arm64 under QEMU), hw-tags-async, hw-tags-off (the hw-tags kernel booted with
-                       kasan.mode=async or kasan=off, running the suite rkasan); matrix:
+  --config NAME        kunit: generic (default), full, static (UML), x86_64, x86_64-outline
+                       (QEMU: KVM where a probe boot works, else TCG), arm64-generic, sw-tags,
+                       hw-tags (arm64 under QEMU), hw-tags-async, hw-tags-off (the hw-tags
+                       kernel booted with kasan.mode=async or kasan=off, running the suite
+                       rkasan); matrix:
                        only the runs of that config's build dir (with its extra boots and
                        component-off builds)
   --runtime NAME       kunit: rust (default) or c
@@ -333,8 +335,8 @@ mod tests {
         let err = |args: &[&str]| Cli::parse(args).unwrap_err();
         assert_eq!(
             err(&["kunit", "--config", "sw_tags"]),
-            "unknown config `sw_tags`: expected generic, full, static, x86_64, arm64-generic, \
-             sw-tags, hw-tags, hw-tags-async or hw-tags-off"
+            "unknown config `sw_tags`: expected generic, full, static, x86_64, x86_64-outline, \
+             arm64-generic, sw-tags, hw-tags, hw-tags-async or hw-tags-off"
         );
         assert_eq!(
             err(&["--runtime=go"]),

@@ -52,6 +52,10 @@ pub enum Config {
     /// Generic KASAN on x86_64 under QEMU as syzbot runs it: inline checks, stack and vmalloc
     /// instrumentation, SMP with 2 vCPUs.
     X86_64,
+    /// Generic KASAN on x86_64 under QEMU with outline checks (every access calls the runtime),
+    /// vmalloc support, extra info, and SMP with 4 vCPUs, which CPU hotplug needs to take
+    /// CPUs offline while others run.
+    X86_64Outline,
     /// Generic KASAN on arm64 under QEMU (syzbot's upstream-arm64-kasan): inline checks, SMP
     /// with 2 vCPUs.
     Arm64Generic,
@@ -67,11 +71,12 @@ pub enum Config {
 
 impl Config {
     /// Every configuration, in matrix order (an extra boot after the config it boots).
-    pub const ALL: [Config; 9] = [
+    pub const ALL: [Config; 10] = [
         Config::Generic,
         Config::Full,
         Config::Static,
         Config::X86_64,
+        Config::X86_64Outline,
         Config::Arm64Generic,
         Config::SwTags,
         Config::HwTags,
@@ -86,6 +91,7 @@ impl Config {
             Config::Full => "full",
             Config::Static => "static",
             Config::X86_64 => "x86_64",
+            Config::X86_64Outline => "x86_64-outline",
             Config::Arm64Generic => "arm64-generic",
             Config::SwTags => "sw-tags",
             Config::HwTags => "hw-tags",
@@ -125,7 +131,7 @@ impl Config {
     pub fn arch(self) -> Arch {
         match self {
             Config::Generic | Config::Full | Config::Static => Arch::Um,
-            Config::X86_64 => Arch::X86_64,
+            Config::X86_64 | Config::X86_64Outline => Arch::X86_64,
             Config::Arm64Generic
             | Config::SwTags
             | Config::HwTags
@@ -145,26 +151,30 @@ impl Config {
             Config::Generic
             | Config::Static
             | Config::X86_64
+            | Config::X86_64Outline
             | Config::Arm64Generic
             | Config::SwTags
             | Config::HwTags => &[],
         }
     }
 
-    /// Extra QEMU arguments (kunit.py's `--qemu_args`, split like a shell would): hardware tags
-    /// need MTE, which QEMU's `virt` machine only emulates when asked. kunit.py's arm64 config
-    /// already passes `-machine virt`; QEMU merges the repeated `-machine` options.
-    pub fn qemu_args(self) -> Option<&'static str> {
-        match self {
-            Config::HwTags | Config::HwTagsAsync | Config::HwTagsOff => {
-                Some("-machine virt,mte=on")
-            }
-            // kunit.py's arm64 QEMU config boots one CPU.
-            Config::Arm64Generic => Some("-smp 2"),
-            Config::Generic | Config::Full | Config::Static | Config::X86_64 | Config::SwTags => {
-                None
-            }
+    /// Extra QEMU arguments of an arm64 boot (kunit.py's `--qemu_args`, split like a shell
+    /// would): hardware tags need MTE, which QEMU's `virt` machine only emulates when asked
+    /// (kunit.py's arm64 config already passes `-machine virt`; QEMU merges the repeated
+    /// `-machine` options), and kunit.py's arm64 config boots one CPU unless `-smp` asks for
+    /// [`Config::cpus`]. The lab boots x86_64 itself ([`x86_64_qemu_args`]).
+    pub fn qemu_args(self) -> Option<String> {
+        if self.arch() != Arch::Arm64 {
+            return None;
         }
+        let mut args = Vec::new();
+        if matches!(self.base(), Config::HwTags) {
+            args.push("-machine virt,mte=on".to_string());
+        }
+        if self.cpus() > 1 {
+            args.push(format!("-smp {}", self.cpus()));
+        }
+        (!args.is_empty()).then(|| args.join(" "))
     }
 
     /// The filter glob its runs use when `--filter` gives none: the extra boots check how the
@@ -201,6 +211,13 @@ impl Config {
             Config::HwTags => &[
                 "CONFIG_KASAN_HW_TAGS=y",
                 "CONFIG_ARM64_MTE=y",
+                "CONFIG_RUST=y",
+            ],
+            // The hotplug case of rkasan_quarantine skips without it.
+            Config::X86_64Outline => &[
+                "CONFIG_KASAN_GENERIC=y",
+                "CONFIG_KASAN_OUTLINE=y",
+                "CONFIG_HOTPLUG_CPU=y",
                 "CONFIG_RUST=y",
             ],
             _ => &["CONFIG_KASAN_GENERIC=y", "CONFIG_RUST=y"],
@@ -245,7 +262,7 @@ impl Config {
         match self {
             Config::Generic | Config::Static | Config::HwTagsOff => 300,
             Config::Full | Config::X86_64 | Config::HwTagsAsync => 600,
-            Config::Arm64Generic | Config::SwTags | Config::HwTags => 900,
+            Config::X86_64Outline | Config::Arm64Generic | Config::SwTags | Config::HwTags => 900,
         }
     }
 
@@ -276,11 +293,19 @@ impl Config {
             .collect()
     }
 
-    /// The vCPUs QEMU gives an x86_64 kernel (UML takes its CPU count as `ncpus=`).
+    /// The vCPUs QEMU gives its kernel: the one place of each QEMU config's CPU count (UML
+    /// takes its count as the kernel argument `ncpus=`, see [`Config::kernel_args`]).
     pub fn cpus(self) -> u32 {
         match self {
-            Config::X86_64 => 2,
-            _ => 1,
+            Config::X86_64 | Config::Arm64Generic => 2,
+            Config::X86_64Outline => 4,
+            Config::Generic
+            | Config::Full
+            | Config::Static
+            | Config::SwTags
+            | Config::HwTags
+            | Config::HwTagsAsync
+            | Config::HwTagsOff => 1,
         }
     }
 
@@ -331,7 +356,7 @@ pub const KASAN_CASES: usize = 76;
 /// other modes are compiled out and reported as SKIP, so the count is the same everywhere.
 pub const RKASAN_CASES: usize = 21;
 /// The case count of `rkasan_quarantine` (mm/kasan/rkasan_quarantine_test.c, Generic KASAN).
-pub const RKASAN_QUARANTINE_CASES: usize = 4;
+pub const RKASAN_QUARANTINE_CASES: usize = 5;
 
 /// THE table of what each run must report: per (config, runtime), every suite and its case
 /// count. A missing suite, another case count, a suite that reported no case or an undeclared
@@ -345,6 +370,8 @@ pub const EXPECTED_SUITES: &[(Config, Runtime, Suites)] = &[
     (Config::Static, Runtime::Rust, GENERIC_RUST),
     (Config::X86_64, Runtime::C, &[("kasan", KASAN_CASES)]),
     (Config::X86_64, Runtime::Rust, GENERIC_RUST),
+    (Config::X86_64Outline, Runtime::C, &[("kasan", KASAN_CASES)]),
+    (Config::X86_64Outline, Runtime::Rust, GENERIC_RUST),
     (Config::Arm64Generic, Runtime::C, &[("kasan", KASAN_CASES)]),
     (Config::Arm64Generic, Runtime::Rust, GENERIC_RUST),
     (Config::SwTags, Runtime::C, &[("kasan", KASAN_CASES)]),
@@ -683,6 +710,14 @@ pub enum Accel {
 }
 
 impl Accel {
+    /// Its name in the lab's output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Accel::Kvm => "KVM",
+            Accel::Tcg => "TCG",
+        }
+    }
+
     /// QEMU's `-accel` value.
     pub fn arg(self) -> &'static str {
         match self {
@@ -765,14 +800,7 @@ fn boot_for_kunit(
             let bzimage = build.join("arch/x86/boot/bzImage");
             let accel = x86_64_accel(&bzimage, build);
             let params = x86_64_kunit_params(config, filter);
-            eprintln!(
-                "    QEMU: {} vCPUs, {}",
-                config.cpus(),
-                match accel {
-                    Accel::Kvm => "KVM",
-                    Accel::Tcg => "TCG",
-                }
-            );
+            eprintln!("    QEMU: {} vCPUs, {}", config.cpus(), accel.name());
             (
                 PathBuf::from(QEMU_X86_64),
                 x86_64_qemu_args(&bzimage, &params, accel, config.cpus()),
@@ -832,7 +860,9 @@ pub(crate) fn boot_to_file(
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::from(file))
         .stderr(std::process::Stdio::from(err));
-    let mut child = cmd.spawn().context("cannot run the UML kernel")?;
+    let mut child = cmd
+        .spawn()
+        .context(format!("cannot run {}", linux.display()))?;
     let start = std::time::Instant::now();
     let mut timed_out = false;
     loop {
@@ -1785,8 +1815,8 @@ vmlinux.o: warning: objtool: kasan_check_range+0x4: call to rkasan_check_range()
         assert_eq!(Runtime::parse("C"), None);
         assert_eq!(
             Config::names(),
-            "generic, full, static, x86_64, arm64-generic, sw-tags, hw-tags, hw-tags-async or \
-             hw-tags-off"
+            "generic, full, static, x86_64, x86_64-outline, arm64-generic, sw-tags, hw-tags, \
+             hw-tags-async or hw-tags-off"
         );
     }
 
@@ -1796,7 +1826,7 @@ vmlinux.o: warning: objtool: kasan_check_range+0x4: call to rkasan_check_range()
         let arches: Vec<&str> = Config::ALL.iter().map(|c| c.arch().name()).collect();
         assert_eq!(
             arches,
-            ["um", "um", "um", "x86_64", "arm64", "arm64", "arm64", "arm64", "arm64"]
+            ["um", "um", "um", "x86_64", "x86_64", "arm64", "arm64", "arm64", "arm64", "arm64"]
         );
         // The extra boots share hw-tags' build dir and kunitconfig, and differ in arguments.
         assert_eq!(HwTagsAsync.default_filter(), Some("rkasan"));
@@ -1818,9 +1848,10 @@ vmlinux.o: warning: objtool: kasan_check_range+0x4: call to rkasan_check_range()
         assert_eq!(Full.kernel_args(), ["seccomp=on", "ncpus=2"]);
         assert!(HwTags.kernel_args().is_empty() && SwTags.kernel_args().is_empty());
         for c in [HwTags, HwTagsAsync, HwTagsOff] {
-            assert_eq!(c.qemu_args(), Some("-machine virt,mte=on"));
+            assert_eq!(c.qemu_args().as_deref(), Some("-machine virt,mte=on"));
         }
-        for c in [Generic, Full, Static, SwTags] {
+        assert_eq!(Arm64Generic.qemu_args().as_deref(), Some("-smp 2"));
+        for c in [Generic, Full, Static, X86_64, X86_64Outline, SwTags] {
             assert_eq!(c.qemu_args(), None);
         }
         assert!(SwTags
@@ -2018,18 +2049,31 @@ vmlinux.o: warning: objtool: kasan_check_range+0x4: call to rkasan_check_range()
         module.lines().filter(|l| l.starts_with("    fn ")).count()
     }
 
-    /// The `KUNIT_CASE*(` entries of rkasan_quarantine_test.c.
+    /// The `KUNIT_CASE*(` entries of rkasan_quarantine_test.c as the series leaves it: the
+    /// overlay's, plus those the patches add to it, less those they remove.
     fn quarantine_test_cases() -> usize {
-        let text = fs::read_to_string(
-            util::workspace_root().join("linux/tree/mm/kasan/rkasan_quarantine_test.c"),
-        )
-        .unwrap();
-        text.lines()
-            .filter(|l| {
-                let t = l.trim_start();
-                t.starts_with("KUNIT_CASE") && t.contains('(')
-            })
-            .count()
+        const FILE: &str = "mm/kasan/rkasan_quarantine_test.c";
+        let is_case = |l: &str| {
+            let t = l.trim_start();
+            t.starts_with("KUNIT_CASE") && t.contains('(')
+        };
+        let root = util::workspace_root();
+        let text = fs::read_to_string(root.join("linux/tree").join(FILE)).unwrap();
+        let mut cases = text.lines().filter(|l| is_case(l)).count();
+        for patch in fs::read_dir(root.join("linux/patches")).unwrap() {
+            let patch = fs::read_to_string(patch.unwrap().path()).unwrap();
+            let mut in_file = false;
+            for line in patch.lines() {
+                if let Some(path) = line.strip_prefix("diff --git a/") {
+                    in_file = path.starts_with(&format!("{FILE} "));
+                } else if in_file && line.starts_with('+') && is_case(&line[1..]) {
+                    cases += 1;
+                } else if in_file && line.starts_with('-') && is_case(&line[1..]) {
+                    cases -= 1;
+                }
+            }
+        }
+        cases
     }
 
     #[test]
