@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `cargo xtask e2e`: end-to-end runs of a UML kernel with modules, for each runtime.
+//! `cargo xtask e2e`: end-to-end runs of a kernel with modules, for each runtime, on UML and on
+//! x86_64 under QEMU ([`Target`]).
 //!
-//! The kernel (`linux/kunitconfigs/e2e.config`, build dir `$CACHE/build/e2e`, both runtimes)
-//! boots an initramfs of Debian's busybox-static, `kasan_test.ko` and `rkasan_trigger.ko`, whose
+//! The kernel (`linux/kunitconfigs/e2e.config`, build dir `$CACHE/build/e2e`, and
+//! `e2e-x86_64.config` in `$CACHE/build/e2e-x86_64`; both runtimes) boots an initramfs of Debian's busybox-static, `kasan_test.ko` and `rkasan_trigger.ko`, whose
 //! `/init` reads what to do from the kernel command line (`rkasan_e2e.run=` and
 //! `rkasan_e2e.bugs=`). First `insmod kasan_test.ko` runs the upstream suite as a module; its
 //! results must match the built-in run's. Then one boot per [`SCENARIOS`] entry loads the
@@ -19,21 +20,112 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::kunit::{self, Arch, Runtime};
+use crate::kunit::{self, Arch, Config, Runtime};
+use crate::reports::{first_difference, report_lines, strip_time};
 use crate::results::{parse_ktap, Results, Status};
 use crate::tree::Tree;
 use crate::util::{self, bail, Context, Result, Step};
 
-/// The kunitconfig of the e2e kernel.
-pub fn fragment() -> PathBuf {
-    util::workspace_root().join("linux/kunitconfigs/e2e.config")
+/// Where an e2e kernel runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// UML, the generic config's shape with modules.
+    Um,
+    /// x86_64 under QEMU, the `x86_64` config's shape (syzbot's) with modules.
+    X86_64,
+}
+
+impl Target {
+    /// Every target, in the order `e2e` runs them.
+    pub const ALL: [Target; 2] = [Target::Um, Target::X86_64];
+
+    /// Its build directory's (and kunitconfig's) name.
+    pub fn build_name(self) -> &'static str {
+        match self {
+            Target::Um => "e2e",
+            Target::X86_64 => "e2e-x86_64",
+        }
+    }
+
+    /// Its kunitconfig, `linux/kunitconfigs/<build name>.config`.
+    pub fn fragment(self) -> PathBuf {
+        util::workspace_root()
+            .join("linux/kunitconfigs")
+            .join(format!("{}.config", self.build_name()))
+    }
+
+    /// The architecture it builds for.
+    pub fn arch(self) -> Arch {
+        match self {
+            Target::Um => Arch::Um,
+            Target::X86_64 => Arch::X86_64,
+        }
+    }
+
+    /// The matrix config whose built-in `kasan` run the module run must match: the same KASAN
+    /// options without modules.
+    pub fn builtin(self) -> Config {
+        match self {
+            Target::Um => Config::Generic,
+            Target::X86_64 => Config::X86_64,
+        }
+    }
+
+    /// Its CPUs: the built-in config's vCPUs on x86_64; UML boots one CPU without `ncpus=`.
+    pub fn cpus(self) -> u32 {
+        match self {
+            Target::Um => 1,
+            Target::X86_64 => self.builtin().cpus(),
+        }
+    }
+
+    /// The name of its output directory for `runtime` under `target/rkasan/`.
+    pub fn out_name(self, runtime: Runtime) -> String {
+        format!("{}-{runtime}", self.build_name())
+    }
+
+    /// The kernel parameters of every boot: memory, the console (UML's `tty`, the PC's
+    /// serial port) and `/init`; x86_64 reboots at once on a panic, which QEMU's `-no-reboot`
+    /// turns into an exit (UML exits on a panic by itself).
+    pub fn boot_params(self) -> &'static [&'static str] {
+        match self {
+            Target::Um => &["mem=512M", "console=tty", "rdinit=/init"],
+            Target::X86_64 => &["mem=512M", "console=ttyS0", "rdinit=/init", "panic=-1"],
+        }
+    }
+
+    /// How `/init` ends the boot: UML powers off; a PC without firmware power management
+    /// reboots, which QEMU's `-no-reboot` turns into an exit.
+    pub fn shutdown(self) -> &'static str {
+        match self {
+            Target::Um => "poweroff -f",
+            Target::X86_64 => "reboot -f",
+        }
+    }
+
+    /// The kernel's command-line limit (`COMMAND_LINE_SIZE`: 4 KiB on UML, 2 KiB on x86_64,
+    /// where QEMU refuses a longer one).
+    pub fn command_line_size(self) -> usize {
+        match self {
+            Target::Um => 4096,
+            Target::X86_64 => 2048,
+        }
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.build_name())
+    }
 }
 
 /// Debian's busybox-static (`cargo xtask setup` installs it).
 const BUSYBOX: &str = "/bin/busybox";
 
 /// The busybox applets `/init` uses, linked in `/bin`.
-pub const APPLETS: &[&str] = &["sh", "mount", "mkdir", "cat", "insmod", "poweroff"];
+pub const APPLETS: &[&str] = &[
+    "sh", "mount", "mkdir", "cat", "insmod", "poweroff", "reboot",
+];
 
 /// The modules the initramfs carries, by their path in the build directory.
 pub const MODULES: &[&str] = &["mm/kasan/kasan_test.ko", "mm/kasan/rkasan_trigger.ko"];
@@ -44,8 +136,8 @@ pub const DONE: &str = "rkasan-e2e: done";
 /// The `/init` script: mounts proc, sysfs, devtmpfs and debugfs, takes the console, reads
 /// `rkasan_e2e.run=` (`kasan_test`, `trigger` or `none`) and `rkasan_e2e.bugs=` (the trigger's
 /// `bugs=`) from /proc/cmdline, loads the module, shows the quarantine's debugfs file when there
-/// is one, prints [`DONE`] and powers off.
-pub fn init_script() -> String {
+/// is one, prints [`DONE`] and ends the boot ([`Target::shutdown`]).
+pub fn init_script(target: Target) -> String {
     format!(
         r#"#!/bin/sh
 mount -t devtmpfs devtmpfs /dev
@@ -72,8 +164,9 @@ if [ -r /sys/kernel/debug/kasan/quarantine ]; then
 	cat /sys/kernel/debug/kasan/quarantine
 fi
 echo "{DONE}"
-poweroff -f
-"#
+{shutdown}
+"#,
+        shutdown = target.shutdown()
     )
 }
 
@@ -101,7 +194,7 @@ impl Entry {
 }
 
 /// What the initramfs holds, in cpio order (directories first).
-pub fn initramfs_entries(build: &Path) -> Vec<Entry> {
+pub fn initramfs_entries(target: Target, build: &Path) -> Vec<Entry> {
     let mut entries: Vec<Entry> = ["bin", "dev", "proc", "sys"]
         .into_iter()
         .map(Entry::Dir)
@@ -122,7 +215,7 @@ pub fn initramfs_entries(build: &Path) -> Vec<Entry> {
             0o644,
         ));
     }
-    entries.push(Entry::Script("init", init_script()));
+    entries.push(Entry::Script("init", init_script(target)));
     entries
 }
 
@@ -233,15 +326,19 @@ const REPORT: Expect = Expect {
     bound: None,
 };
 
-/// The quarantine size the `quarantine-size` scenario sets, and its bound: the size less the
-/// per-CPU queues' 1 MiB (the e2e kernel has one CPU).
+/// The quarantine size the `quarantine-size` scenario sets.
 const QUARANTINE_SIZE: u64 = 8 << 20;
-const QUARANTINE_BOUND: u64 = QUARANTINE_SIZE - (1 << 20);
 
-/// A `kasan.fault=` value of about 4 KiB: the longest that fits UML's 4 KiB command line with
-/// the lab's other parameters (a longer one makes UML exit before booting).
-fn long_value() -> String {
-    "x".repeat(3800)
+/// The bound [`QUARANTINE_SIZE`] gives: the size less the per-CPU queues' 1 MiB per CPU.
+fn quarantine_bound(target: Target) -> u64 {
+    QUARANTINE_SIZE - (u64::from(target.cpus()) << 20)
+}
+
+/// A long `kasan.fault=` value: the longest that fits the target's command line with the
+/// lab's other parameters, about 4 KiB on UML (a longer one makes UML exit before booting)
+/// and 2 KiB on x86_64.
+fn long_value(target: Target) -> String {
+    "x".repeat(target.command_line_size() - 296)
 }
 
 impl Scenario {
@@ -260,11 +357,8 @@ impl Scenario {
     }
 }
 
-/// The parameters of every boot, before `initrd=`.
-const BOOT_PARAMS: [&str; 3] = ["mem=512M", "console=tty", "rdinit=/init"];
-
 /// The scenarios, in the order they boot.
-pub fn scenarios() -> Vec<Scenario> {
+pub fn scenarios(target: Target) -> Vec<Scenario> {
     let p = |s: &str| vec![s.to_string()];
     let malformed = |name: &'static str, value: String| Scenario {
         name,
@@ -321,7 +415,7 @@ pub fn scenarios() -> Vec<Scenario> {
         malformed("fault-empty", String::new()),
         malformed("fault-PANIC", "PANIC".into()),
         malformed("fault-panic_x", "panic_x".into()),
-        malformed("fault-long", long_value()),
+        malformed("fault-long", long_value(target)),
         Scenario {
             name: "multi-shot=0",
             params: p("kasan_multi_shot=0"),
@@ -339,7 +433,7 @@ pub fn scenarios() -> Vec<Scenario> {
             rust_only: true,
             expect: Expect {
                 reports: 0,
-                bound: Some(Bound::Bytes(QUARANTINE_BOUND)),
+                bound: Some(Bound::Bytes(quarantine_bound(target))),
                 ..REPORT
             },
         },
@@ -459,172 +553,48 @@ fn near_default(bound: Option<u64>, default: Option<u64>) -> bool {
     }
 }
 
-fn strip_time(line: &str) -> &str {
-    let t = line.trim_start();
-    if t.starts_with('[') {
-        if let Some((stamp, rest)) = t.split_once("] ") {
-            if stamp[1..]
-                .trim()
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == '.')
-            {
-                return rest;
-            }
-        }
-    }
-    line
-}
-
-/// A stack frame line: `func+0x12/0x40`, possibly after `[<addr>]` and `?`, possibly with a
-/// module name (not the `BUG: KASAN: ... in func+0x12/0x40` line, which names the same function
-/// with both runtimes).
-fn is_frame(line: &str) -> bool {
-    let mut words = line
-        .split_whitespace()
-        .skip_while(|w| (w.starts_with("[<") && w.ends_with(">]")) || *w == "?");
-    words
-        .next()
-        .is_some_and(|w| w.contains("+0x") && w.contains("/0x"))
-}
-
-/// Masks what differs between boots and runtimes: hex numbers, long hex words (addresses),
-/// pid and task numbers, the build number.
-pub fn mask(line: &str) -> String {
-    let mut out = String::new();
-    let mut rest = strip_time(line);
-    while !rest.is_empty() {
-        let end = rest
-            .find(|c: char| !c.is_ascii_alphanumeric())
-            .unwrap_or(rest.len());
-        if end == 0 {
-            let n = rest.chars().next().map_or(1, char::len_utf8);
-            out.push_str(&rest[..n]);
-            rest = &rest[n..];
-            continue;
-        }
-        let word = &rest[..end];
-        rest = &rest[end..];
-        let hex = word.len() >= 8 && word.chars().all(|c| c.is_ascii_hexdigit());
-        // Pids ("PID: 31", "task 31", "by task insmod/31") and the build number ("#2").
-        let id = word.chars().all(|c| c.is_ascii_digit())
-            && (["PID: ", "pid ", "pid: ", "task ", "#"]
-                .iter()
-                .any(|ctx| out.ends_with(ctx))
-                || (out.ends_with('/') && out.contains("task ")));
-        if word.starts_with("0x") && word.len() > 2 {
-            out.push_str("0x?");
-        } else if hex || id {
-            out.push('?');
-        } else {
-            out.push_str(word);
-        }
-    }
-    out
-}
-
-/// The lines of a console the runtimes must agree on, masked: the KASAN reports without their
-/// stack frames, the malformed-option warnings, the panic line and the trigger's own lines. A
-/// report's shadow dump depends on where the slab put the object (its neighbours differ from
-/// boot to boot), so it is reduced to [`shadow_window`].
-pub fn report_lines(console: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut in_report = false;
-    let mut dump: Option<Vec<&str>> = None;
-    for raw in console.lines() {
-        let line = strip_time(raw);
-        let t = line.trim();
-        let rule = t.len() >= 60 && t.chars().all(|c| c == '=');
-        if rule {
-            if let Some(rows) = dump.take() {
-                out.push(shadow_window(&rows));
-            }
-            in_report = !in_report;
-            out.push(t.to_string());
-            continue;
-        }
-        if let Some(rows) = dump.as_mut() {
-            rows.push(line.trim_end());
-            continue;
-        }
-        let keep = in_report
-            || t.contains("Malformed early option")
-            || t.contains("Kernel panic - not syncing")
-            || t.starts_with("rkasan_trigger: ");
-        if keep && !is_frame(t) {
-            out.push(mask(t.trim_end()));
-        }
-        if in_report && t == "Memory state around the buggy address:" {
-            dump = Some(Vec::new());
-        }
-    }
-    if let Some(rows) = dump {
-        out.push(shadow_window(&rows));
-    }
-    out
-}
-
-/// The shadow bytes of a report's dump from two granules before the one the `^` points at to
-/// one after it (`00 00 [fc] fc` for a one-byte overflow of a 16-byte object).
-pub fn shadow_window(rows: &[&str]) -> String {
-    let mut bytes: Vec<&str> = Vec::new();
-    let mut at = None;
-    let mut marked: Option<(usize, usize)> = None; // (index of the row's first byte, its column)
-    for row in rows {
-        if let Some(col) = row.find('^').filter(|_| row.trim() == "^") {
-            if let Some((first, start)) = marked {
-                // Each byte is two characters and a space.
-                at = Some(first + col.saturating_sub(start) / 3);
-            }
-            continue;
-        }
-        let Some((addr, rest)) = row.split_once(": ") else {
-            continue;
-        };
-        let start = addr.len() + 2;
-        if addr.trim_start().starts_with('>') {
-            marked = Some((bytes.len(), start));
-        }
-        bytes.extend(rest.split_whitespace());
-    }
-    let Some(at) = at.filter(|&i| i < bytes.len()) else {
-        return format!("shadow: no marked byte in {} rows", rows.len());
-    };
-    let window: Vec<String> = (at.saturating_sub(2)..(at + 2).min(bytes.len()))
-        .map(|i| {
-            if i == at {
-                format!("[{}]", bytes[i])
-            } else {
-                bytes[i].to_string()
-            }
-        })
-        .collect();
-    format!("shadow: {}", window.join(" "))
-}
-
-/// Boots `<build>/linux` with the initramfs and `params`, console to `log`, within `timeout`.
+/// Boots the target's kernel in `build` with the initramfs and `params`, console to `log`,
+/// within `timeout`: UML's `linux` with `initrd=`, or the x86_64 `bzImage` under QEMU with
+/// `-initrd`.
 fn boot(
+    target: Target,
     build: &Path,
     initrd: &Path,
     params: &[String],
     log: &Path,
     timeout: Duration,
 ) -> Result<kunit::Boot> {
-    let mut all: Vec<String> = BOOT_PARAMS.iter().map(|p| p.to_string()).collect();
-    all.push(format!("initrd={}", initrd.display()));
-    all.extend(params.iter().cloned());
-    kunit::boot_to_file(
-        &build.join("linux"),
-        &all,
-        log.parent().unwrap_or(Path::new(".")),
-        log,
-        timeout,
-    )
+    let mut all: Vec<String> = target.boot_params().iter().map(|p| p.to_string()).collect();
+    let cwd = log.parent().unwrap_or(Path::new("."));
+    let (program, args) = match target {
+        Target::Um => {
+            all.push(format!("initrd={}", initrd.display()));
+            all.extend(params.iter().cloned());
+            (build.join("linux"), all)
+        }
+        Target::X86_64 => {
+            all.extend(params.iter().cloned());
+            let bzimage = build.join("arch/x86/boot/bzImage");
+            let accel = kunit::x86_64_accel(&bzimage, cwd);
+            let mut args = kunit::x86_64_qemu_args(&bzimage, &all, accel, target.cpus());
+            args.extend(["-initrd".to_string(), initrd.display().to_string()]);
+            (PathBuf::from(kunit::QEMU_X86_64), args)
+        }
+    };
+    kunit::boot_to_file(&program, &args, cwd, log, timeout)
 }
 
-fn build(tree: &Tree, runtime: Runtime, dir: &Path, out: &Path, jobs: usize) -> Result<()> {
+fn build(
+    tree: &Tree,
+    target: Target,
+    runtime: Runtime,
+    dir: &Path,
+    out: &Path,
+    jobs: usize,
+) -> Result<()> {
     let log = out.join("build.log");
     let step = Step::start(
-        format!("build: e2e config, {runtime} runtime"),
+        format!("build: {target} config, {runtime} runtime"),
         Some(&format!(
             "build dir: {}\n    log: {}",
             dir.display(),
@@ -635,15 +605,15 @@ fn build(tree: &Tree, runtime: Runtime, dir: &Path, out: &Path, jobs: usize) -> 
         kunit::kunit_py_with(
             tree,
             "build",
-            Arch::Um,
-            &fragment(),
+            target.arch(),
+            &target.fragment(),
             &runtime.kconfig(tree)?,
             dir,
         ),
-        Arch::Um,
+        target.arch(),
         jobs,
         &log,
-        &format!("e2e config with the {runtime} runtime"),
+        &format!("{target} config with the {runtime} runtime"),
     )?;
     let config = util::read(&dir.join(".config"))?;
     let rust_on = config.lines().any(|l| l == "CONFIG_KASAN_RUST=y");
@@ -663,12 +633,24 @@ fn build(tree: &Tree, runtime: Runtime, dir: &Path, out: &Path, jobs: usize) -> 
     Ok(())
 }
 
-/// The module run's expected kasan results when the lab has no built-in run to compare with.
-const EXPECTED_MODULE: (usize, usize, usize) = (60, 1, 14);
+/// The module run's expected kasan results (pass, fail, skip) when the lab has no built-in run
+/// to compare with: the built-in config's, less `copy_to_kernel_nofault_oob`, which a module
+/// cannot run (it is not in the module's suite).
+fn expected_module(target: Target) -> (usize, usize, usize) {
+    match target {
+        Target::Um => (60, 1, 14),
+        Target::X86_64 => (64, 1, 10),
+    }
+}
 
-/// Compares the module run's `kasan` suite with the built-in run's (`target/rkasan/generic-*`),
-/// or with [`EXPECTED_MODULE`]. Returns the problems and what it compared with.
-pub fn compare_module(module: &Results, builtin: Option<&Results>) -> (Vec<String>, String) {
+/// Compares the module run's `kasan` suite with the built-in run's
+/// (`target/rkasan/<built-in config>-<runtime>`), or with [`expected_module`]. Returns the
+/// problems and what it compared with.
+pub fn compare_module(
+    target: Target,
+    module: &Results,
+    builtin: Option<&Results>,
+) -> (Vec<String>, String) {
     let mut bad = Vec::new();
     let Some(kasan) = module.suites.iter().find(|s| s.name == "kasan") else {
         return (
@@ -702,13 +684,14 @@ pub fn compare_module(module: &Results, builtin: Option<&Results>) -> (Vec<Strin
         }
         None => {
             let c = crate::results::Counts::of(&kasan.cases);
-            if (c.pass, c.fail, c.skip) != EXPECTED_MODULE {
+            let (pass, fail, skip) = expected_module(target);
+            if (c.pass, c.fail, c.skip) != (pass, fail, skip) {
                 bad.push(format!(
-                    "kasan: {} pass / {} fail / {} skip, expected {} / {} / {}",
-                    c.pass, c.fail, c.skip, EXPECTED_MODULE.0, EXPECTED_MODULE.1, EXPECTED_MODULE.2
+                    "kasan: {} pass / {} fail / {} skip, expected {pass} / {fail} / {skip}",
+                    c.pass, c.fail, c.skip
                 ));
             }
-            (bad, "the expected 60 / 1 / 14".into())
+            (bad, format!("the expected {pass} / {fail} / {skip}"))
         }
     }
 }
@@ -739,27 +722,38 @@ pub fn module_results(console: &str) -> Results {
 type Outcomes = Vec<(&'static str, Vec<String>, Vec<String>)>;
 
 /// Runs everything for one runtime; returns whether the module run matched, and the scenarios.
-fn run_runtime(tree: &Tree, runtime: Runtime, dir: &Path, jobs: usize) -> Result<(bool, Outcomes)> {
-    let out = util::out_dir().join(format!("e2e-{runtime}"));
+fn run_runtime(
+    tree: &Tree,
+    target: Target,
+    runtime: Runtime,
+    dir: &Path,
+    jobs: usize,
+) -> Result<(bool, Outcomes)> {
+    let out = util::out_dir().join(target.out_name(runtime));
     if out.exists() {
         fs::remove_dir_all(&out).context(format!("cannot remove {}", out.display()))?;
     }
     util::mkdir(&out)?;
-    build(tree, runtime, dir, &out, jobs)?;
+    build(tree, target, runtime, dir, &out, jobs)?;
 
     let initrd = out.join("initramfs.cpio.gz");
     let step = Step::start("initramfs: busybox, kasan_test.ko, rkasan_trigger.ko", None);
-    pack_initramfs(&initramfs_entries(dir), &out.join("initramfs"), &initrd)?;
+    pack_initramfs(
+        &initramfs_entries(target, dir),
+        &out.join("initramfs"),
+        &initrd,
+    )?;
     step.done();
 
     // The upstream suite as a module.
     let log = out.join("kasan_test.console.log");
     let step = Step::start(
-        format!("insmod kasan_test.ko: {runtime} runtime"),
+        format!("insmod kasan_test.ko: {target}, {runtime} runtime"),
         Some(&format!("console: {}", log.display())),
     );
     let results = kunit::run_until_complete(|| {
         let b = boot(
+            target,
             dir,
             &initrd,
             &["kunit.enable=1".into(), "rkasan_e2e.run=kasan_test".into()],
@@ -773,16 +767,16 @@ fn run_runtime(tree: &Tree, runtime: Runtime, dir: &Path, jobs: usize) -> Result
         Ok(results)
     })?;
     step.done();
-    println!("\ne2e: kasan_test.ko, {runtime} runtime");
+    println!("\ne2e: kasan_test.ko, {target}, {runtime} runtime");
     print!("{}", results.table());
     let builtin = fs::read_to_string(
         util::out_dir()
-            .join(format!("generic-{runtime}"))
+            .join(format!("{}-{runtime}", target.builtin()))
             .join("results.json"),
     )
     .ok()
     .and_then(|t| Results::from_kunit_json(&t).ok());
-    let (bad, against) = compare_module(&results, builtin.as_ref());
+    let (bad, against) = compare_module(target, &results, builtin.as_ref());
     if bad.is_empty() {
         println!("module run: same as {against}");
     } else {
@@ -801,14 +795,24 @@ fn run_runtime(tree: &Tree, runtime: Runtime, dir: &Path, jobs: usize) -> Result
     // The boot-parameter scenarios.
     let mut outcomes = Outcomes::new();
     let mut default_bound = None;
-    for sc in scenarios() {
+    for sc in scenarios(target) {
         if sc.rust_only && runtime != Runtime::Rust {
             continue;
         }
         let log = out.join(format!("{}.console.log", sc.name));
-        let step = Step::start(format!("boot: {} ({runtime} runtime)", sc.name), None);
+        let step = Step::start(
+            format!("boot: {} ({target}, {runtime} runtime)", sc.name),
+            None,
+        );
         let params = sc.boot_params();
-        let b = boot(dir, &initrd, &params, &log, Duration::from_secs(300))?;
+        let b = boot(
+            target,
+            dir,
+            &initrd,
+            &params,
+            &log,
+            Duration::from_secs(300),
+        )?;
         step.done();
         let f = facts(&b.console);
         if sc.name == "one-shot" {
@@ -829,13 +833,9 @@ fn run_runtime(tree: &Tree, runtime: Runtime, dir: &Path, jobs: usize) -> Result
     Ok((module_ok, outcomes))
 }
 
-/// `cargo xtask e2e`. Returns false when a verdict fails.
+/// `cargo xtask e2e`: every [`Target`], each runtime. Returns false when a verdict fails.
 pub fn e2e(tree: &Tree, jobs: usize) -> Result<bool> {
     tree.version()?;
-    if !fragment().is_file() {
-        bail!("no kunitconfig at {}", fragment().display());
-    }
-    let dir = kunit::build_dir_named(tree, "e2e")?;
     let runtimes: Vec<Runtime> = if kunit::has_kasan_rust(tree)? {
         Runtime::ALL.to_vec()
     } else {
@@ -843,24 +843,33 @@ pub fn e2e(tree: &Tree, jobs: usize) -> Result<bool> {
         vec![Runtime::C]
     };
     let mut ok = true;
-    let mut all: Vec<(Runtime, Outcomes)> = Vec::new();
-    for &runtime in &runtimes {
-        let (module_ok, outcomes) = run_runtime(tree, runtime, &dir, jobs)?;
-        ok &= module_ok;
-        all.push((runtime, outcomes));
+    let mut text = String::new();
+    for target in Target::ALL {
+        if !target.fragment().is_file() {
+            bail!("no kunitconfig at {}", target.fragment().display());
+        }
+        let dir = kunit::build_dir_named(tree, target.build_name())?;
+        let mut all: Vec<(Runtime, Outcomes)> = Vec::new();
+        for &runtime in &runtimes {
+            let (module_ok, outcomes) = run_runtime(tree, target, runtime, &dir, jobs)?;
+            ok &= module_ok;
+            all.push((runtime, outcomes));
+        }
+        let (table, verdicts_ok) = summary(target, &all);
+        print!("{table}");
+        text.push_str(&table);
+        ok &= verdicts_ok;
     }
-    let (text, verdicts_ok) = summary(&all);
-    print!("{text}");
     util::write(&util::out_dir().join("e2e.txt"), &text)?;
-    Ok(ok && verdicts_ok)
+    Ok(ok)
 }
 
-/// The scenario table and the C-vs-Rust comparison of the reports.
-fn summary(all: &[(Runtime, Outcomes)]) -> (String, bool) {
+/// The scenario table and the C-vs-Rust comparison of the reports of one target.
+fn summary(target: Target, all: &[(Runtime, Outcomes)]) -> (String, bool) {
     let mut out = String::new();
     let mut ok = true;
-    let _ = writeln!(out, "\ne2e: boot-parameter scenarios");
-    let names: Vec<&str> = scenarios().iter().map(|s| s.name).collect();
+    let _ = writeln!(out, "\ne2e: boot-parameter scenarios, {target}");
+    let names: Vec<&str> = scenarios(target).iter().map(|s| s.name).collect();
     let width = names.iter().map(|n| n.len()).max().unwrap_or(8);
     let _ = write!(out, "{:<width$}", "scenario");
     for (rt, _) in all {
@@ -906,29 +915,14 @@ fn summary(all: &[(Runtime, Outcomes)]) -> (String, bool) {
     (out, ok)
 }
 
-/// The first differing line of two masked reports.
-pub fn first_difference(c: &[String], r: &[String]) -> Option<String> {
-    for i in 0..c.len().max(r.len()) {
-        let (a, b) = (c.get(i), r.get(i));
-        if a != b {
-            return Some(format!(
-                "line {}: C `{}`, Rust `{}`",
-                i + 1,
-                a.map_or("(end)", |s| s.as_str()),
-                b.map_or("(end)", |s| s.as_str())
-            ));
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reports::{is_frame, mask, shadow_window};
 
     #[test]
     fn initramfs_list() {
-        let entries = initramfs_entries(Path::new("/b"));
+        let entries = initramfs_entries(Target::Um, Path::new("/b"));
         let paths: Vec<&str> = entries.iter().map(Entry::path).collect();
         assert_eq!(
             paths,
@@ -944,6 +938,7 @@ mod tests {
                 "bin/cat",
                 "bin/insmod",
                 "bin/poweroff",
+                "bin/reboot",
                 "kasan_test.ko",
                 "rkasan_trigger.ko",
                 "init"
@@ -956,16 +951,19 @@ mod tests {
         )));
         assert!(entries.contains(&Entry::Link("bin/sh".into(), "busybox".into())));
         // Every command the script runs is an applet or a shell builtin.
-        let script = init_script();
-        for cmd in ["mount", "cat", "insmod", "poweroff"] {
-            assert!(script.contains(&format!("{cmd} ")), "{cmd}");
-            assert!(APPLETS.contains(&cmd));
+        for target in Target::ALL {
+            let script = init_script(target);
+            let off = target.shutdown().split(' ').next().unwrap();
+            for cmd in ["mount", "cat", "insmod", off] {
+                assert!(script.contains(&format!("{cmd} ")), "{cmd}");
+                assert!(APPLETS.contains(&cmd));
+            }
         }
     }
 
     #[test]
     fn init() {
-        let s = init_script();
+        let s = init_script(Target::Um);
         assert!(s.starts_with("#!/bin/sh\nmount -t devtmpfs devtmpfs /dev\n"));
         assert!(s.contains("exec </dev/console >/dev/console 2>&1\n"));
         assert!(s.contains("mount -t debugfs debugfs /sys/kernel/debug\n"));
@@ -973,6 +971,9 @@ mod tests {
         assert!(s.contains("trigger) insmod /rkasan_trigger.ko bugs=\"$bugs\" ;;"));
         assert!(s.contains("rkasan_e2e.run=*) run=\"${arg#*=}\" ;;"));
         assert!(s.ends_with("echo \"rkasan-e2e: done\"\npoweroff -f\n"));
+        // QEMU's PC has no power-off without firmware support: it reboots, and -no-reboot exits.
+        let s = init_script(Target::X86_64);
+        assert!(s.ends_with("echo \"rkasan-e2e: done\"\nreboot -f\n"));
     }
 
     const ONE_REPORT: &str = "\
@@ -1007,10 +1008,10 @@ rkasan-e2e: done
         let f = facts(ONE_REPORT);
         assert_eq!(f.reports, 1);
         assert!(f.done && f.trigger_done && f.panic.is_none());
-        let one_shot = &scenarios()[0];
+        let one_shot = &scenarios(Target::Um)[0];
         assert_eq!(one_shot.name, "one-shot");
         assert!(verdict(&one_shot.expect, &f, None).is_empty());
-        let multi = &scenarios()[1];
+        let multi = &scenarios(Target::Um)[1];
         assert_eq!(
             verdict(&multi.expect, &f, None),
             ["1 KASAN report(s), expected 2"]
@@ -1024,7 +1025,7 @@ rkasan-e2e: done
         let f = facts(&panic);
         assert_eq!(f.panic.as_deref(), Some("kasan.fault=panic set ..."));
         assert!(!f.done);
-        let fault_panic = scenarios()
+        let fault_panic = scenarios(Target::Um)
             .into_iter()
             .find(|s| s.name == "fault-panic")
             .unwrap();
@@ -1041,7 +1042,7 @@ rkasan-e2e: done
 
         let malformed = format!("Malformed early option 'kasan.fault'\n{ONE_REPORT}");
         let f = facts(&malformed);
-        let s = scenarios()
+        let s = scenarios(Target::Um)
             .into_iter()
             .find(|s| s.name == "fault-PANIC")
             .unwrap();
@@ -1053,7 +1054,7 @@ rkasan-e2e: done
 
         let q = "Malformed early option 'kasan.quarantine_size'\nrkasan-e2e: quarantine\n\
                  bytes_held:       100\nbytes_bound:      15728640\nrkasan-e2e: done\n";
-        let s = scenarios()
+        let s = scenarios(Target::Um)
             .into_iter()
             .find(|s| s.name == "quarantine-size-bad")
             .unwrap();
@@ -1114,7 +1115,7 @@ rkasan-e2e: done
 
     #[test]
     fn scenario_list() {
-        let all = scenarios();
+        let all = scenarios(Target::Um);
         let mut names: Vec<&str> = all.iter().map(|s| s.name).collect();
         names.sort_unstable();
         names.dedup();
@@ -1133,7 +1134,8 @@ rkasan-e2e: done
         );
         // The longest command line fits UML's 4 KiB (COMMAND_LINE_SIZE; UML exits when the
         // arguments do not fit), even with a 150-character initrd path and UML's root=98:0.
-        let line: Vec<String> = BOOT_PARAMS
+        let line: Vec<String> = Target::Um
+            .boot_params()
             .iter()
             .map(|p| p.to_string())
             .chain([format!("initrd={}", "x".repeat(150)), "root=98:0".into()])
@@ -1141,6 +1143,42 @@ rkasan-e2e: done
             .collect();
         let len = line.join(" ").len();
         assert!(len < 4096 && len > 3900, "{len}");
+
+        // x86_64: COMMAND_LINE_SIZE is 2 KiB (QEMU refuses a longer line); no initrd= there.
+        let all = scenarios(Target::X86_64);
+        let long = all.iter().find(|s| s.name == "fault-long").unwrap();
+        let line: Vec<String> = Target::X86_64
+            .boot_params()
+            .iter()
+            .map(|p| p.to_string())
+            .chain(long.boot_params())
+            .collect();
+        let len = line.join(" ").len();
+        assert!(len < 2048 && len > 1800, "{len}");
+        assert!(Target::X86_64.boot_params().contains(&"panic=-1"));
+        assert!(Target::X86_64.boot_params().contains(&"console=ttyS0"));
+    }
+
+    #[test]
+    fn targets() {
+        assert_eq!(Target::Um.build_name(), "e2e");
+        assert_eq!(Target::X86_64.build_name(), "e2e-x86_64");
+        assert_eq!(Target::Um.out_name(Runtime::Rust), "e2e-rust");
+        assert_eq!(Target::X86_64.out_name(Runtime::C), "e2e-x86_64-c");
+        for t in Target::ALL {
+            assert!(t.fragment().is_file(), "{}", t.fragment().display());
+            assert_eq!(t.builtin().arch(), t.arch());
+        }
+        assert_eq!(Target::X86_64.cpus(), 2);
+        // The quarantine-size scenario's bound: 1 MiB less per CPU.
+        let bound = |t: Target| {
+            scenarios(t)
+                .into_iter()
+                .find(|s| s.name == "quarantine-size")
+                .and_then(|s| s.expect.bound)
+        };
+        assert_eq!(bound(Target::Um), Some(Bound::Bytes(7 << 20)));
+        assert_eq!(bound(Target::X86_64), Some(Bound::Bytes(6 << 20)));
     }
 
     #[test]
@@ -1191,7 +1229,7 @@ rkasan-e2e: done
             "KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: kasan\n    1..2\n    \
                        ok 1 kmalloc_oob_right\n    not ok 2 kasan_strings\nnot ok 1 kasan\n";
         let module = parse_ktap(console);
-        let (bad, _) = compare_module(&module, None);
+        let (bad, _) = compare_module(Target::Um, &module, None);
         assert_eq!(
             bad,
             ["kasan: 1 pass / 1 fail / 0 skip, expected 60 / 1 / 14"]
@@ -1200,12 +1238,12 @@ rkasan-e2e: done
             "not ok 2 kasan_strings",
             "not ok 2 kasan_strings\n    ok 3 copy_to_kernel_nofault_oob",
         ));
-        let (bad, against) = compare_module(&module, Some(&builtin));
+        let (bad, against) = compare_module(Target::Um, &module, Some(&builtin));
         assert!(bad.is_empty(), "{bad:?}");
         assert_eq!(against, "the built-in run's results");
         let builtin =
             parse_ktap(&console.replace("ok 1 kmalloc_oob_right", "not ok 1 kmalloc_oob_right"));
-        let (bad, _) = compare_module(&module, Some(&builtin));
+        let (bad, _) = compare_module(Target::Um, &module, Some(&builtin));
         assert_eq!(
             bad,
             ["kasan.kmalloc_oob_right: PASS as a module, FAIL built in"]

@@ -12,6 +12,7 @@ pub mod hotpath;
 pub mod kunit;
 pub mod matrix;
 pub mod replay;
+pub mod reports;
 pub mod results;
 pub mod series;
 pub mod setup;

@@ -5,10 +5,12 @@
 //! and the regression rule: every case that does not fail with C must not fail with Rust.
 
 use std::fmt::Write as _;
+use std::fs;
 
 use serde::Serialize;
 
 use crate::kunit::{self, Config, Runtime};
+use crate::reports::{self, Comparison};
 use crate::results::{Counts, Results, Status};
 use crate::tree::Tree;
 use crate::util::{self, Result};
@@ -257,6 +259,9 @@ pub struct Matrix {
     pub runs: Vec<Run>,
     /// Every case of every configuration.
     pub rows: Vec<Row>,
+    /// Per configuration with both runtimes' runs, their `kasan` reports compared report for
+    /// report ([`compare_reports`]).
+    pub reports: Vec<(&'static str, Comparison)>,
 }
 
 /// Renders `lines` under `header`: a Markdown table whose separator row has the cells `align`,
@@ -383,7 +388,12 @@ impl Matrix {
                 rows.extend(rows_of(config.name(), off_run.off, c_run, Some(off_run)));
             }
         }
-        Matrix { tree, runs, rows }
+        Matrix {
+            tree,
+            runs,
+            rows,
+            reports: Vec::new(),
+        }
     }
 
     /// Rows that regress (see [`is_regression`]), component-off builds' included.
@@ -405,11 +415,28 @@ impl Matrix {
             .filter(|r| r.state == RunState::Ran && !r.problems.is_empty())
     }
 
-    /// True when nothing fails the matrix: no regression, no failed and no incomplete run.
+    /// True when nothing fails the matrix: no regression, no failed and no incomplete run, no
+    /// case whose reports differ between the runtimes.
     pub fn passed(&self) -> bool {
         self.regressions().next().is_none()
             && self.failed_runs().next().is_none()
             && self.incomplete_runs().next().is_none()
+            && self.reports.iter().all(|(_, c)| c.differences.is_empty())
+    }
+
+    /// The report comparison, one line per configuration, then each difference.
+    pub fn reports_text(&self) -> String {
+        let mut out = String::new();
+        let width = self.reports.iter().map(|(c, _)| c.len()).max().unwrap_or(0);
+        for (config, cmp) in &self.reports {
+            let _ = writeln!(out, "{config:<width$}  {}", cmp.summary());
+        }
+        for (config, cmp) in &self.reports {
+            for d in &cmp.differences {
+                let _ = writeln!(out, "{config}: {d}");
+            }
+        }
+        out
     }
 
     /// Every tag collision: (run label, `suite.case`).
@@ -650,9 +677,52 @@ impl Matrix {
             },
             self.summary()
         );
+        let md = if self.reports.is_empty() {
+            md
+        } else {
+            format!(
+                "{md}\n## Reports, C vs Rust\n\nThe `kasan` cases that pass with both runtimes, \
+                 report for report: bug type, function, access, object description and the \
+                 shadow byte at the bad address (not on tag-based configs, whose tags are \
+                 random), addresses, pids, offsets and stack frames masked.\n\n```\n{}```\n",
+                self.reports_text()
+            )
+        };
         util::write(&dir.join("matrix.md"), md)?;
         Ok(())
     }
+}
+
+/// Compares the `kasan` reports of each configuration's C and Rust runs (both ran, no
+/// component off, no `--filter` that left `kasan` out), from their consoles in
+/// `target/rkasan/<config>-<runtime>/console.log`.
+pub fn compare_reports(runs: &[Run]) -> Vec<(&'static str, Comparison)> {
+    let ran = |config: Config, runtime: Runtime| {
+        runs.iter().any(|r| {
+            r.config == config.name()
+                && r.runtime == runtime.name()
+                && r.off.is_none()
+                && r.state == RunState::Ran
+                && r.results.suites.iter().any(|s| s.name == COLLISION_SUITE)
+        })
+    };
+    let console = |config: Config, runtime: Runtime| {
+        let path = util::out_dir()
+            .join(kunit::out_name(config, runtime, None))
+            .join("console.log");
+        fs::read(path).map(|raw| String::from_utf8_lossy(&raw).into_owned())
+    };
+    let mut out = Vec::new();
+    for config in Config::ALL {
+        if !ran(config, Runtime::C) || !ran(config, Runtime::Rust) {
+            continue;
+        }
+        if let (Ok(c), Ok(rust)) = (console(config, Runtime::C), console(config, Runtime::Rust)) {
+            let cmp = reports::compare_consoles(&c, &rust, COLLISION_SUITE, config.tag_based());
+            out.push((config.name(), cmp));
+        }
+    }
+    out
 }
 
 /// One run of `config` with `runtime` (and the component `off` turned off) in `matrix`:
@@ -789,13 +859,18 @@ pub fn matrix(
         };
         runs.push(run);
     }
-    let m = Matrix::new(tree.path.display().to_string(), runs);
+    let mut m = Matrix::new(tree.path.display().to_string(), runs);
+    m.reports = compare_reports(&m.runs);
     m.write()?;
     println!("{}", m.table(false));
     let off_table = m.off_table(false);
     if !off_table.is_empty() {
         println!("component-off builds (Rust, one KASAN_RUST_* off, against the config's C run):");
         println!("{off_table}");
+    }
+    if !m.reports.is_empty() {
+        println!("reports, C vs Rust (kasan cases passing with both runtimes):");
+        print!("{}", m.reports_text());
     }
     print!("{}", m.summary());
     println!(

@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The KASAN reports of a console, masked, and the C-vs-Rust comparison of them.
+//!
+//! Both runtimes must say the same thing report for report: bug type, function, access,
+//! object description and the shadow byte at the bad address, once addresses, pids, offsets
+//! and stack frames are masked. The e2e scenarios compare whole consoles ([`report_lines`]);
+//! the matrix compares the reports of every `kasan` case that passes with both runtimes
+//! ([`compare_consoles`]).
+
+/// `line` without its printk timestamp (`[    1.234567] `).
+pub fn strip_time(line: &str) -> &str {
+    let t = line.trim_start();
+    if t.starts_with('[') {
+        if let Some((stamp, rest)) = t.split_once("] ") {
+            if stamp[1..]
+                .trim()
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '.')
+            {
+                return rest;
+            }
+        }
+    }
+    line
+}
+
+/// A stack frame line: `func+0x12/0x40`, possibly after `[<addr>]` and `?`, possibly with a
+/// module name (not the `BUG: KASAN: ... in func+0x12/0x40` line, which names the same function
+/// with both runtimes).
+pub fn is_frame(line: &str) -> bool {
+    let mut words = line
+        .split_whitespace()
+        .skip_while(|w| (w.starts_with("[<") && w.ends_with(">]")) || *w == "?");
+    words
+        .next()
+        .is_some_and(|w| w.contains("+0x") && w.contains("/0x"))
+}
+
+/// Masks what differs between boots and runtimes: hex numbers, long hex words (addresses),
+/// pid and task numbers, the build number.
+pub fn mask(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = strip_time(line);
+    while !rest.is_empty() {
+        let end = rest
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(rest.len());
+        if end == 0 {
+            let n = rest.chars().next().map_or(1, char::len_utf8);
+            out.push_str(&rest[..n]);
+            rest = &rest[n..];
+            continue;
+        }
+        let word = &rest[..end];
+        rest = &rest[end..];
+        let hex = word.len() >= 8 && word.chars().all(|c| c.is_ascii_hexdigit());
+        // Pids ("PID: 31", "task 31", "by task insmod/31") and the build number ("#2").
+        let id = word.chars().all(|c| c.is_ascii_digit())
+            && (["PID: ", "pid ", "pid: ", "task ", "#"]
+                .iter()
+                .any(|ctx| out.ends_with(ctx))
+                || (out.ends_with('/') && out.contains("task ")));
+        if word.starts_with("0x") && word.len() > 2 {
+            out.push_str("0x?");
+        } else if hex || id {
+            out.push('?');
+        } else {
+            out.push_str(word);
+        }
+    }
+    out
+}
+
+/// The lines of a console the runtimes must agree on, masked: the KASAN reports without their
+/// stack frames, the malformed-option warnings, the panic line and the trigger's own lines. A
+/// report's shadow dump depends on where the slab put the object (its neighbours differ from
+/// boot to boot), so it is reduced to [`shadow_window`].
+pub fn report_lines(console: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_report = false;
+    let mut dump: Option<Vec<&str>> = None;
+    for raw in console.lines() {
+        let line = strip_time(raw);
+        let t = line.trim();
+        let rule = t.len() >= 60 && t.chars().all(|c| c == '=');
+        if rule {
+            if let Some(rows) = dump.take() {
+                out.push(shadow_window(&rows));
+            }
+            in_report = !in_report;
+            out.push(t.to_string());
+            continue;
+        }
+        if let Some(rows) = dump.as_mut() {
+            rows.push(line.trim_end());
+            continue;
+        }
+        let keep = in_report
+            || t.contains("Malformed early option")
+            || t.contains("Kernel panic - not syncing")
+            || t.starts_with("rkasan_trigger: ");
+        if keep && !is_frame(t) {
+            out.push(mask(t.trim_end()));
+        }
+        if in_report && t == "Memory state around the buggy address:" {
+            dump = Some(Vec::new());
+        }
+    }
+    if let Some(rows) = dump {
+        out.push(shadow_window(&rows));
+    }
+    out
+}
+
+/// The shadow bytes of a report's dump from two granules before the one the `^` points at to
+/// one after it (`00 00 [fc] fc` for a one-byte overflow of a 16-byte object).
+pub fn shadow_window(rows: &[&str]) -> String {
+    let mut bytes: Vec<&str> = Vec::new();
+    let mut at = None;
+    let mut marked: Option<(usize, usize)> = None; // (index of the row's first byte, its column)
+    for row in rows {
+        if let Some(col) = row.find('^').filter(|_| row.trim() == "^") {
+            if let Some((first, start)) = marked {
+                // Each byte is two characters and a space.
+                at = Some(first + col.saturating_sub(start) / 3);
+            }
+            continue;
+        }
+        let Some((addr, rest)) = row.split_once(": ") else {
+            continue;
+        };
+        let start = addr.len() + 2;
+        if addr.trim_start().starts_with('>') {
+            marked = Some((bytes.len(), start));
+        }
+        bytes.extend(rest.split_whitespace());
+    }
+    let Some(at) = at.filter(|&i| i < bytes.len()) else {
+        return format!("shadow: no marked byte in {} rows", rows.len());
+    };
+    let window: Vec<String> = (at.saturating_sub(2)..(at + 2).min(bytes.len()))
+        .map(|i| {
+            if i == at {
+                format!("[{}]", bytes[i])
+            } else {
+                bytes[i].to_string()
+            }
+        })
+        .collect();
+    format!("shadow: {}", window.join(" "))
+}
+
+/// The first differing line of two masked reports.
+pub fn first_difference(c: &[String], r: &[String]) -> Option<String> {
+    for i in 0..c.len().max(r.len()) {
+        let (a, b) = (c.get(i), r.get(i));
+        if a != b {
+            return Some(format!(
+                "line {}: C `{}`, Rust `{}`",
+                i + 1,
+                a.map_or("(end)", |s| s.as_str()),
+                b.map_or("(end)", |s| s.as_str())
+            ));
+        }
+    }
+    None
+}
+
+/// The reports of one case: each report as its masked key lines ([`key_lines`]).
+pub type Reports = Vec<Vec<String>>;
+
+/// The lines of a report that say what it found, masked: the header (bug type and function),
+/// the access, the object description (which object or page, where in it, the cache), which
+/// tracks it has, the tag line of the tag-based modes, and the shadow byte at the bad address.
+/// Not the stack frames, the CPU and task lines or the page dump, which differ from run to run.
+/// On a tag-based kernel (`tags`) the tags are random per boot: the tag line is kept with its
+/// tags masked, the shadow (tag) byte left out.
+pub fn key_lines(report: &[&str], tags: bool) -> Vec<String> {
+    const KEYS: [&str; 12] = [
+        "BUG: KASAN: ",
+        "Read of size ",
+        "Write of size ",
+        "The buggy address ",
+        "which belongs to the cache ",
+        "allocated ",
+        "freed ",
+        "Allocated by task ",
+        "Freed by task ",
+        "Last potentially related work creation:",
+        "Second to last potentially related work creation:",
+        "Pointer tag: ",
+    ];
+    let mut out = Vec::new();
+    let mut dump: Option<Vec<&str>> = None;
+    for line in report {
+        let t = line.trim();
+        if let Some(rows) = dump.as_mut() {
+            rows.push(line.trim_end());
+            continue;
+        }
+        if t == "Memory state around the buggy address:" {
+            dump = Some(Vec::new());
+        } else if KEYS.iter().any(|k| t.starts_with(k)) && !is_frame(t) {
+            let masked = mask(t);
+            out.push(if tags && t.starts_with("Pointer tag: ") {
+                "Pointer tag: [?], memory tag: [?]".to_string()
+            } else {
+                masked
+            });
+        }
+    }
+    if let (Some(rows), false) = (dump, tags) {
+        let window = shadow_window(&rows);
+        // Only the marked byte: its neighbours depend on where the slab put the object.
+        let marked = window
+            .split_once('[')
+            .and_then(|(_, rest)| rest.split_once(']'))
+            .map_or(window.clone(), |(byte, _)| format!("shadow: [{byte}]"));
+        out.push(marked);
+    }
+    out
+}
+
+/// The reports of each case of `suite` that passed (not skipped) in a KUnit console, in the
+/// order the cases ran: `(case, reports)`.
+pub fn passing_case_reports(console: &str, suite: &str, tags: bool) -> Vec<(String, Reports)> {
+    let subtest = format!("# Subtest: {suite}");
+    let mut cases = Vec::new();
+    let mut in_suite = false;
+    let mut reports: Reports = Vec::new();
+    let mut report: Option<Vec<&str>> = None;
+    for raw in console.lines() {
+        let line = strip_time(raw.trim_end_matches('\r'));
+        let t = line.trim();
+        if !in_suite {
+            in_suite = t == subtest;
+            continue;
+        }
+        let rule = t.len() >= 60 && t.chars().all(|c| c == '=');
+        if rule {
+            match report.take() {
+                Some(lines) => reports.push(key_lines(&lines, tags)),
+                None => report = Some(Vec::new()),
+            }
+            continue;
+        }
+        if let Some(lines) = report.as_mut() {
+            lines.push(line);
+            continue;
+        }
+        // `ok 3 case`, `not ok 3 case`, `ok 4 case # SKIP why`: a case's result line is
+        // indented; the suite's own is not, and ends it.
+        let (ok, rest) = match t.strip_prefix("ok ") {
+            Some(rest) => (true, rest),
+            None => match t.strip_prefix("not ok ") {
+                Some(rest) => (false, rest),
+                None => continue,
+            },
+        };
+        let mut words = rest.split_whitespace();
+        let (Some(_), Some(name)) = (words.next(), words.next()) else {
+            continue;
+        };
+        if !line.starts_with(' ') && !line.starts_with('\t') {
+            break;
+        }
+        let skipped = rest.contains("# SKIP");
+        let case_reports = std::mem::take(&mut reports);
+        if ok && !skipped {
+            cases.push((name.to_string(), case_reports));
+        }
+    }
+    cases
+}
+
+/// What [`compare_consoles`] found.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Comparison {
+    /// Cases that passed with both runtimes.
+    pub cases: usize,
+    /// Their reports with the C runtime.
+    pub c_reports: usize,
+    /// Their reports with the Rust runtime.
+    pub rust_reports: usize,
+    /// Reports that are the same in both, report for report.
+    pub same: usize,
+    /// Each case whose reports differ, with its first difference.
+    pub differences: Vec<String>,
+}
+
+impl Comparison {
+    /// `76 cases, 91 reports: 91 the same` or `..., 2 cases differ`.
+    pub fn summary(&self) -> String {
+        let mut s = format!(
+            "{} cases passing with both, {} C / {} Rust reports: {} the same",
+            self.cases, self.c_reports, self.rust_reports, self.same
+        );
+        if !self.differences.is_empty() {
+            s.push_str(&format!(", {} case(s) differ", self.differences.len()));
+        }
+        s
+    }
+}
+
+/// Compares the reports of each case of `suite` that passed in both consoles, report for
+/// report.
+pub fn compare_consoles(c: &str, rust: &str, suite: &str, tags: bool) -> Comparison {
+    let c_cases = passing_case_reports(c, suite, tags);
+    let rust_cases = passing_case_reports(rust, suite, tags);
+    let mut cmp = Comparison::default();
+    for (name, c_reports) in &c_cases {
+        let Some((_, r_reports)) = rust_cases.iter().find(|(n, _)| n == name) else {
+            continue;
+        };
+        cmp.cases += 1;
+        cmp.c_reports += c_reports.len();
+        cmp.rust_reports += r_reports.len();
+        cmp.same += c_reports
+            .iter()
+            .zip(r_reports)
+            .filter(|(a, b)| a == b)
+            .count();
+        if c_reports.len() != r_reports.len() {
+            cmp.differences.push(format!(
+                "{suite}.{name}: {} report(s) with C, {} with Rust",
+                c_reports.len(),
+                r_reports.len()
+            ));
+        } else if let Some((i, d)) = c_reports
+            .iter()
+            .zip(r_reports)
+            .enumerate()
+            .find_map(|(i, (a, b))| first_difference(a, b).map(|d| (i, d)))
+        {
+            cmp.differences
+                .push(format!("{suite}.{name}: report {}: {d}", i + 1));
+        }
+    }
+    cmp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recorded() -> String {
+        fs_read("xtask/tests/data/c-runtime-generic.console.log")
+    }
+
+    fn fs_read(path: &str) -> String {
+        std::fs::read_to_string(crate::util::workspace_root().join(path)).unwrap()
+    }
+
+    #[test]
+    fn key_lines_of_a_recorded_report() {
+        let console = recorded();
+        let cases = passing_case_reports(&console, "kasan", false);
+        let (name, reports) = &cases[0];
+        assert_eq!(name, "kmalloc_oob_right");
+        assert_eq!(
+            reports[0],
+            [
+                "BUG: KASAN: slab-out-of-bounds in kmalloc_oob_right+0x?/0x?",
+                "Write of size 1 at addr ? by task kunit_try_catch/?",
+                "The buggy address belongs to the object at ?",
+                "which belongs to the cache kmalloc-128 of size 128",
+                "The buggy address is located 0 bytes to the right of",
+                "allocated 115-byte region [?, ?)",
+                "The buggy address belongs to the physical page:",
+                "shadow: [03]",
+            ]
+        );
+        // On a tag-based kernel the tag byte is random: no shadow line.
+        let tags = passing_case_reports(&console, "kasan", true);
+        assert_eq!(tags[0].1[0][..7], reports[0][..7]);
+        assert_eq!(tags[0].1[0].len(), 7);
+    }
+
+    #[test]
+    fn passing_cases_of_a_recorded_console() {
+        let console = recorded();
+        let cases = passing_case_reports(&console, "kasan", false);
+        // The C runtime's generic run: 61 pass, 1 fail, 14 skip.
+        assert_eq!(cases.len(), 61);
+        assert!(cases.iter().all(|(n, _)| n != "kasan_strings"));
+        let reports: usize = cases.iter().map(|(_, r)| r.len()).sum();
+        assert!(reports > 61, "{reports}");
+        assert!(cases
+            .iter()
+            .flat_map(|(_, r)| r)
+            .all(|r| r[0].starts_with("BUG: KASAN: ")));
+        assert!(passing_case_reports(&console, "no_such_suite", false).is_empty());
+    }
+
+    #[test]
+    fn comparison_finds_what_differs() {
+        let c = recorded();
+        let same = compare_consoles(&c, &c, "kasan", false);
+        assert_eq!(same.cases, 61);
+        assert_eq!(same.c_reports, same.rust_reports);
+        assert_eq!(same.same, same.c_reports);
+        assert!(same.differences.is_empty());
+        // Other addresses, pids, offsets and frames are the same reports.
+        let moved = c
+            .replace("0000000061db2", "0000000062ab3")
+            .replace("kunit_try_catch/18", "kunit_try_catch/27")
+            .replace(
+                "kmalloc_oob_right+0x68d/0x7f0",
+                "kmalloc_oob_right+0x6a1/0x800",
+            );
+        assert_eq!(compare_consoles(&c, &moved, "kasan", false), same);
+        // Another access size in the first report, another shadow byte, one report fewer.
+        let size = c.replacen("Write of size 1 at", "Write of size 8 at", 1);
+        let d = compare_consoles(&c, &size, "kasan", false);
+        assert_eq!(d.same, same.same - 1);
+        assert_eq!(d.differences.len(), 1);
+        assert!(d.differences[0].starts_with("kasan.kmalloc_oob_right: report 1: line 2"));
+        let shadow = c.replacen("00 00 03 fc\n", "00 00 02 fc\n", 1);
+        let d = compare_consoles(&c, &shadow, "kasan", false);
+        assert!(
+            d.differences[0].contains("shadow: [02]"),
+            "{:?}",
+            d.differences
+        );
+        let first = c.find("==================").unwrap();
+        let second = first + c[first + 66..].find("==================").unwrap() + 66;
+        let fewer = format!("{}{}", &c[..first], &c[second + 67..]);
+        let d = compare_consoles(&c, &fewer, "kasan", false);
+        assert_eq!(
+            d.differences[0],
+            "kasan.kmalloc_oob_right: 3 report(s) with C, 2 with Rust"
+        );
+    }
+}
