@@ -214,9 +214,8 @@ impl Config {
                 "CONFIG_RUST=y",
             ],
             // The hotplug case of rkasan_quarantine skips without it.
-            Config::X86_64Outline => &[
+            Config::X86_64 | Config::X86_64Outline | Config::Arm64Generic => &[
                 "CONFIG_KASAN_GENERIC=y",
-                "CONFIG_KASAN_OUTLINE=y",
                 "CONFIG_HOTPLUG_CPU=y",
                 "CONFIG_RUST=y",
             ],
