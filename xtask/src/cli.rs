@@ -21,7 +21,8 @@ commands:
   apply     put linux/series on a fresh branch `rkasan` of the tree and check it out
   export    write branch `rkasan` as a format-patch series into target/rkasan/series/
   kunit     setup, source, apply, then build and run one config with one runtime
-  matrix    setup, source, apply, then every config with both runtimes; C-vs-Rust table
+  matrix    setup, source, apply, then the configs `ci` runs (with --all: every config) with
+            both runtimes; C-vs-Rust table
   e2e       setup, source, apply, then a UML and an x86_64 kernel with modules per runtime:
             kasan_test.ko from an initramfs, and boot-parameter scenarios compared between C
             and Rust
@@ -45,6 +46,9 @@ options:
   --runtime NAME       kunit: rust (default) or c
   --off OPTION         kunit: a Rust build with this KASAN_RUST_* component of the config's
                        KASAN mode off (that part stays C), e.g. --off KASAN_RUST_SHADOW
+  --all                matrix: also the configs `ci` leaves out (full, arm64-generic, and the
+                       tag-based configs' component-off builds), which a fresh machine could not
+                       build within CI's 90 minutes
   --filter GLOB        kunit, matrix: run only the suites/cases matching GLOB (kunit.py's
                        filter_glob, e.g. kasan or kasan.kmalloc*)
   --no-apply           kunit, matrix, e2e, bench, bisect: build the tree as it is (skip setup,
@@ -108,6 +112,8 @@ pub struct Cli {
     pub mode: Mode,
     /// `--rounds` (bench).
     pub rounds: usize,
+    /// `matrix --all`: every config, not only [`Config::in_ci`]'s.
+    pub all: bool,
 }
 
 impl Cli {
@@ -125,6 +131,7 @@ impl Cli {
             jobs: None,
             mode: Mode::Outline,
             rounds: 11,
+            all: false,
         };
         let mut cmd: Option<Cmd> = None;
         let mut config_given = false;
@@ -195,6 +202,7 @@ impl Cli {
                 }
                 "--filter" => cli.filter = Some(value("a glob such as kasan.kmalloc*")?),
                 "--no-apply" => cli.no_apply = true,
+                "--all" => cli.all = true,
                 "-j" | "--jobs" => {
                     let v = value("a number")?;
                     cli.jobs = Some(
@@ -247,6 +255,9 @@ impl Cli {
                     cli.config.components().join(", ")
                 ));
             }
+        }
+        if !matches!(cli.cmd, Cmd::Matrix | Cmd::Help) && cli.all {
+            return Err("--all only applies to `matrix`".to_string());
         }
         if !matches!(cli.cmd, Cmd::Kunit | Cmd::Matrix | Cmd::Help) && cli.filter.is_some() {
             return Err("--filter only applies to `kunit` and `matrix`".to_string());

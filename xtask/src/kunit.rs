@@ -243,6 +243,29 @@ impl Config {
         opts
     }
 
+    /// Whether `matrix` without `--all`, and so `ci`, runs it (and [`Config::ci_off_builds`]
+    /// says whether its component-off builds too). A fresh machine builds every build dir
+    /// from nothing: measured here on 2 cores, 6.5-7.5 minutes for a UML config, 11.5 for
+    /// x86_64, and the arm64 configs about as long, plus a minute or two per component-off build
+    /// of a tag-based config (a Rust build and a whole `kasan` run under TCG). Everything, with
+    /// bisect and e2e, would take about two hours, and CI allows 90 minutes. `ci` keeps one
+    /// config for each thing the runtime claims: Generic on UML inline (`generic`, with its
+    /// component-off builds, cheap on UML), the deferred enabling of `STATIC_LINK` (`static`),
+    /// Generic where its users run it (`x86_64` inline as syzbot, `x86_64-outline` with every
+    /// access through the runtime and CPU hotplug), and both tag modes with their extra boots.
+    /// `full` (outline and SMP on UML, which `x86_64-outline` covers on a real kernel) and
+    /// `arm64-generic` (Generic on arm64, whose Generic code is the same as x86_64's but for the
+    /// shadow offset and bound, which `rkasan.shadow_layout_matches_c` checks) run with `--all`.
+    pub fn in_ci(self) -> bool {
+        !matches!(self, Config::Full | Config::Arm64Generic)
+    }
+
+    /// Whether `ci` runs its [`Config::off_builds`]: on UML only, where a build and a run take
+    /// half a minute; `matrix --all` runs every config's.
+    pub fn ci_off_builds(self) -> bool {
+        self.arch() == Arch::Um
+    }
+
     /// The components the matrix builds off, one Rust build each, in the config's build dir
     /// after its C and Rust runs: one config per KASAN mode.
     pub fn off_builds(self) -> &'static [&'static str] {

@@ -88,7 +88,13 @@ fn run(cli: &Cli) -> Result<bool> {
             if !cli.no_apply {
                 prepare(&tree)?;
             }
-            return matrix::matrix(&tree, cli.filter.as_deref(), cli.matrix_config, jobs);
+            return matrix::matrix(
+                &tree,
+                cli.filter.as_deref(),
+                cli.matrix_config,
+                cli.all,
+                jobs,
+            );
         }
         Cmd::E2e => {
             if !cli.no_apply {
@@ -177,7 +183,7 @@ fn ci(tree: &Tree, jobs: usize) -> Result<bool> {
     if !bisect_ok {
         println!("ci: a commit of the series does not build (see above)");
     }
-    let matrix_ok = matrix::matrix(tree, None, None, jobs)?;
+    let matrix_ok = matrix::matrix(tree, None, None, false, jobs)?;
     if !matrix_ok {
         println!("ci: the matrix found regressions or failed runs (see above)");
     }

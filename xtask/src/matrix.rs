@@ -783,17 +783,22 @@ fn one_run(
 /// The order of the matrix's runs: per configuration C then Rust, so each build dir is
 /// rebuilt incrementally once per runtime, an extra boot right after its base config's runs
 /// (it boots the kernel they built), and a build dir's component-off builds (Rust, one
-/// component off each) after the last run that boots its base kernel.
-pub fn plan() -> Vec<(Config, Runtime, Option<&'static str>)> {
+/// component off each) after the last run that boots its base kernel. Without `all`, only
+/// what `ci` runs ([`Config::in_ci`], [`Config::ci_off_builds`]).
+pub fn plan(all: bool) -> Vec<(Config, Runtime, Option<&'static str>)> {
     let mut plan = Vec::new();
-    for (i, config) in Config::ALL.into_iter().enumerate() {
+    let configs: Vec<Config> = Config::ALL
+        .into_iter()
+        .filter(|c| all || c.in_ci())
+        .collect();
+    for (i, &config) in configs.iter().enumerate() {
         for runtime in Runtime::ALL {
             plan.push((config, runtime, None));
         }
-        let last_of_dir = Config::ALL
+        let last_of_dir = configs
             .get(i + 1)
             .is_none_or(|next| next.base() != config.base());
-        if last_of_dir {
+        if last_of_dir && (all || config.base().ci_off_builds()) {
             for off in config.base().off_builds() {
                 plan.push((config.base(), Runtime::Rust, Some(*off)));
             }
@@ -802,13 +807,15 @@ pub fn plan() -> Vec<(Config, Runtime, Option<&'static str>)> {
     plan
 }
 
-/// Runs the whole matrix ([`plan`]), or with `only` the runs of that config's build directory
-/// (its base config, its extra boots and its component-off builds), and reports. Returns true
-/// when it found no regression and every run that should happen did, completely.
+/// Runs the matrix ([`plan`]: `ci`'s part of it, every config with `all`), or with `only` the
+/// runs of that config's build directory (its base config, its extra boots and its
+/// component-off builds), and reports. Returns true when it found no regression and every
+/// run that should happen did, completely.
 pub fn matrix(
     tree: &Tree,
     filter: Option<&str>,
     only: Option<Config>,
+    all: bool,
     jobs: usize,
 ) -> Result<bool> {
     let rust_available = kunit::has_kasan_rust(tree)?;
@@ -817,7 +824,10 @@ pub fn matrix(
     // there last.
     let mut built: Vec<(&'static str, Runtime, Option<&'static str>)> = Vec::new();
     let in_scope = |c: Config| only.is_none_or(|o| o.base() == c.base());
-    for (config, runtime, off) in plan().into_iter().filter(|p| in_scope(p.0)) {
+    for (config, runtime, off) in plan(all || only.is_some())
+        .into_iter()
+        .filter(|p| in_scope(p.0))
+    {
         let label = Run::new(config, runtime, off).label();
         let base_failed = (config.base() != config || off.is_some())
             && runs.iter().any(|r| {
@@ -1282,7 +1292,7 @@ mod tests {
 
     #[test]
     fn plan_orders_off_builds_after_their_dir() {
-        let plan = plan();
+        let plan = plan(true);
         let label = |(c, r, off): &(Config, Runtime, Option<&str>)| {
             format!(
                 "{c} {r}{}",
@@ -1306,6 +1316,18 @@ mod tests {
         assert_eq!(offs, want);
         assert_eq!(offs.len(), 13);
         assert!(plan.iter().all(|p| p.2.is_none() || p.1 == Runtime::Rust));
+
+        // ci's part: no full, no arm64-generic, component-off builds on UML only.
+        let ci: Vec<String> = super::plan(false).iter().map(label).collect();
+        assert!(ci
+            .iter()
+            .all(|l| !l.starts_with("full ") && !l.starts_with("arm64-generic ")));
+        assert!(ci.contains(&"x86_64-outline rust".to_string()));
+        assert!(ci.contains(&"hw-tags-off rust".to_string()));
+        let ci_offs: Vec<&String> = ci.iter().filter(|l| l.contains(" -KASAN_RUST_")).collect();
+        assert_eq!(ci_offs.len(), 4);
+        assert!(ci_offs.iter().all(|l| l.starts_with("generic rust -")));
+        assert_eq!(ci.len(), labels.len() - 4 - 9);
     }
 
     #[test]
