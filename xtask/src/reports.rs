@@ -221,14 +221,30 @@ pub fn key_lines(report: &[&str], tags: bool) -> Vec<String> {
     out
 }
 
+/// One passing case of a console: its name, its reports, and whether the console dropped
+/// lines meanwhile (`** N printk messages dropped **`: QEMU's arm64 console does when a case
+/// reports many bugs at once), which makes its reports unfit to compare.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseReports {
+    /// The case's name.
+    pub name: String,
+    /// Its reports, each as its [`key_lines`].
+    pub reports: Reports,
+    /// The console dropped lines during the case.
+    pub dropped: bool,
+}
+
 /// The reports of each case of `suite` that passed (not skipped) in a KUnit console, in the
-/// order the cases ran: `(case, reports)`.
-pub fn passing_case_reports(console: &str, suite: &str, tags: bool) -> Vec<(String, Reports)> {
+/// order the cases ran. A report starts at its `BUG: KASAN:` line and ends at the rule under
+/// it, or where the next report or the case's result line begins when a dropped line took the
+/// rule.
+pub fn passing_case_reports(console: &str, suite: &str, tags: bool) -> Vec<CaseReports> {
     let subtest = format!("# Subtest: {suite}");
     let mut cases = Vec::new();
     let mut in_suite = false;
     let mut reports: Reports = Vec::new();
     let mut report: Option<Vec<&str>> = None;
+    let mut dropped = false;
     for raw in console.lines() {
         let line = strip_time(raw.trim_end_matches('\r'));
         let t = line.trim();
@@ -236,26 +252,32 @@ pub fn passing_case_reports(console: &str, suite: &str, tags: bool) -> Vec<(Stri
             in_suite = t == subtest;
             continue;
         }
+        if t.contains("printk messages dropped") {
+            dropped = true;
+        }
         let rule = t.len() >= 60 && t.chars().all(|c| c == '=');
-        if rule {
-            match report.take() {
-                Some(lines) => reports.push(key_lines(&lines, tags)),
-                None => report = Some(Vec::new()),
+        // `ok 3 case`, `not ok 3 case`, `ok 4 case # SKIP why`: a case's result line is
+        // indented; the suite's own is not, and ends it.
+        let result = t
+            .strip_prefix("ok ")
+            .map(|rest| (true, rest))
+            .or_else(|| t.strip_prefix("not ok ").map(|rest| (false, rest)));
+        let bug = t.starts_with("BUG: KASAN: ");
+        if rule || bug || result.is_some() {
+            if let Some(lines) = report.take() {
+                reports.push(key_lines(&lines, tags));
             }
+        }
+        if bug {
+            report = Some(vec![line]);
             continue;
         }
         if let Some(lines) = report.as_mut() {
             lines.push(line);
             continue;
         }
-        // `ok 3 case`, `not ok 3 case`, `ok 4 case # SKIP why`: a case's result line is
-        // indented; the suite's own is not, and ends it.
-        let (ok, rest) = match t.strip_prefix("ok ") {
-            Some(rest) => (true, rest),
-            None => match t.strip_prefix("not ok ") {
-                Some(rest) => (false, rest),
-                None => continue,
-            },
+        let Some((ok, rest)) = result else {
+            continue;
         };
         let mut words = rest.split_whitespace();
         let (Some(_), Some(name)) = (words.next(), words.next()) else {
@@ -264,11 +286,15 @@ pub fn passing_case_reports(console: &str, suite: &str, tags: bool) -> Vec<(Stri
         if !line.starts_with(' ') && !line.starts_with('\t') {
             break;
         }
-        let skipped = rest.contains("# SKIP");
         let case_reports = std::mem::take(&mut reports);
-        if ok && !skipped {
-            cases.push((name.to_string(), case_reports));
+        if ok && !rest.contains("# SKIP") {
+            cases.push(CaseReports {
+                name: name.to_string(),
+                reports: case_reports,
+                dropped,
+            });
         }
+        dropped = false;
     }
     cases
 }
@@ -276,8 +302,10 @@ pub fn passing_case_reports(console: &str, suite: &str, tags: bool) -> Vec<(Stri
 /// What [`compare_consoles`] found.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Comparison {
-    /// Cases that passed with both runtimes.
+    /// Cases that passed with both runtimes and whose consoles lost no line.
     pub cases: usize,
+    /// Cases that passed with both, left out because a console dropped lines during them.
+    pub dropped: Vec<String>,
     /// Their reports with the C runtime.
     pub c_reports: usize,
     /// Their reports with the Rust runtime.
@@ -295,6 +323,13 @@ impl Comparison {
             "{} cases passing with both, {} C / {} Rust reports: {} the same",
             self.cases, self.c_reports, self.rust_reports, self.same
         );
+        if !self.dropped.is_empty() {
+            s.push_str(&format!(
+                "; {} left out, the console dropped lines ({})",
+                self.dropped.len(),
+                self.dropped.join(", ")
+            ));
+        }
         if !self.differences.is_empty() {
             s.push_str(&format!(", {} case(s) differ", self.differences.len()));
         }
@@ -308,10 +343,16 @@ pub fn compare_consoles(c: &str, rust: &str, suite: &str, tags: bool) -> Compari
     let c_cases = passing_case_reports(c, suite, tags);
     let rust_cases = passing_case_reports(rust, suite, tags);
     let mut cmp = Comparison::default();
-    for (name, c_reports) in &c_cases {
-        let Some((_, r_reports)) = rust_cases.iter().find(|(n, _)| n == name) else {
+    for c_case in &c_cases {
+        let Some(r_case) = rust_cases.iter().find(|r| r.name == c_case.name) else {
             continue;
         };
+        let name = &c_case.name;
+        if c_case.dropped || r_case.dropped {
+            cmp.dropped.push(format!("{suite}.{name}"));
+            continue;
+        }
+        let (c_reports, r_reports) = (&c_case.reports, &r_case.reports);
         cmp.cases += 1;
         cmp.c_reports += c_reports.len();
         cmp.rust_reports += r_reports.len();
@@ -355,7 +396,7 @@ mod tests {
     fn key_lines_of_a_recorded_report() {
         let console = recorded();
         let cases = passing_case_reports(&console, "kasan", false);
-        let (name, reports) = &cases[0];
+        let (name, reports) = (&cases[0].name, &cases[0].reports);
         assert_eq!(name, "kmalloc_oob_right");
         assert_eq!(
             reports[0],
@@ -372,8 +413,8 @@ mod tests {
         );
         // On a tag-based kernel the tag byte is random: no shadow line.
         let tags = passing_case_reports(&console, "kasan", true);
-        assert_eq!(tags[0].1[0][..7], reports[0][..7]);
-        assert_eq!(tags[0].1[0].len(), 7);
+        assert_eq!(tags[0].reports[0][..7], reports[0][..7]);
+        assert_eq!(tags[0].reports[0].len(), 7);
     }
 
     #[test]
@@ -382,14 +423,30 @@ mod tests {
         let cases = passing_case_reports(&console, "kasan", false);
         // The C runtime's generic run: 61 pass, 1 fail, 14 skip.
         assert_eq!(cases.len(), 61);
-        assert!(cases.iter().all(|(n, _)| n != "kasan_strings"));
-        let reports: usize = cases.iter().map(|(_, r)| r.len()).sum();
+        assert!(cases
+            .iter()
+            .all(|c| c.name != "kasan_strings" && !c.dropped));
+        let reports: usize = cases.iter().map(|c| c.reports.len()).sum();
         assert!(reports > 61, "{reports}");
         assert!(cases
             .iter()
-            .flat_map(|(_, r)| r)
+            .flat_map(|c| &c.reports)
             .all(|r| r[0].starts_with("BUG: KASAN: ")));
         assert!(passing_case_reports(&console, "no_such_suite", false).is_empty());
+        // A dropped line marks its case, and a report whose closing rule it took ends where
+        // the next report begins.
+        let lossy = console.replacen(
+            "==================================================================\nDisabling lock",
+            "** 3 printk messages dropped **\nDisabling lock",
+            1,
+        );
+        let lossy_cases = passing_case_reports(&lossy, "kasan", false);
+        assert!(lossy_cases[0].dropped && !lossy_cases[1].dropped);
+        assert_eq!(lossy_cases[0].reports, cases[0].reports);
+        let cmp = compare_consoles(&console, &lossy, "kasan", false);
+        assert_eq!(cmp.dropped, ["kasan.kmalloc_oob_right"]);
+        assert_eq!(cmp.cases, 60);
+        assert!(cmp.differences.is_empty());
     }
 
     #[test]
