@@ -23,9 +23,9 @@ commands:
   kunit     setup, source, apply, then build and run one config with one runtime
   matrix    setup, source, apply, then the configs `ci` runs (with --all: every config) with
             both runtimes; C-vs-Rust table
-  e2e       setup, source, apply, then a UML and an x86_64 kernel with modules per runtime:
-            kasan_test.ko from an initramfs, and boot-parameter scenarios compared between C
-            and Rust
+  e2e       setup, source, apply, then an x86_64 kernel (with --all: also a UML kernel)
+            with modules per runtime: kasan_test.ko from an initramfs, and boot-parameter
+            scenarios compared between C and Rust
   bench     setup, source, apply, then KASAN off / C runtime / Rust runtime kernels, run
             interleaved: ns per op of the rkasan_bench suite, table and chart
   bisect    setup, source, apply, then build (kunit.py build, no run) the generic config at
@@ -46,9 +46,9 @@ options:
   --runtime NAME       kunit: rust (default) or c
   --off OPTION         kunit: a Rust build with this KASAN_RUST_* component of the config's
                        KASAN mode off (that part stays C), e.g. --off KASAN_RUST_SHADOW
-  --all                matrix: also the configs `ci` leaves out (full, arm64-generic, and the
-                       tag-based configs' component-off builds), which a fresh machine could not
-                       build within CI's 90 minutes
+  --all                matrix, e2e: also what `ci` leaves out (full, arm64-generic, the
+                       tag-based configs' component-off builds; UML's e2e kernel), which a
+                       fresh machine could not build within CI's 90 minutes
   --filter GLOB        kunit, matrix: run only the suites/cases matching GLOB (kunit.py's
                        filter_glob, e.g. kasan or kasan.kmalloc*)
   --no-apply           kunit, matrix, e2e, bench, bisect: build the tree as it is (skip setup,
@@ -256,8 +256,8 @@ impl Cli {
                 ));
             }
         }
-        if !matches!(cli.cmd, Cmd::Matrix | Cmd::Help) && cli.all {
-            return Err("--all only applies to `matrix`".to_string());
+        if !matches!(cli.cmd, Cmd::Matrix | Cmd::E2e | Cmd::Help) && cli.all {
+            return Err("--all only applies to `matrix` and `e2e`".to_string());
         }
         if !matches!(cli.cmd, Cmd::Kunit | Cmd::Matrix | Cmd::Help) && cli.filter.is_some() {
             return Err("--filter only applies to `kunit` and `matrix`".to_string());
@@ -374,6 +374,11 @@ mod tests {
         assert!(err(&["e2e", "--filter", "x"]).contains("only applies"));
         assert!(err(&["apply", "--no-apply"]).contains("only applies"));
         assert!(Cli::parse(&["e2e", "--no-apply"]).unwrap().no_apply);
+        assert!(Cli::parse(&["e2e", "--all"]).unwrap().all);
+        assert!(Cli::parse(&["matrix", "--all"]).unwrap().all);
+        assert!(!Cli::parse(&["matrix"]).unwrap().all);
+        assert!(err(&["kunit", "--all"]).contains("only applies to `matrix` and `e2e`"));
+        assert!(err(&["ci", "--all"]).contains("only applies"));
         assert!(Cli::parse(&["bisect", "--no-apply"]).unwrap().no_apply);
         assert!(err(&["bench", "--mode", "hybrid"]).contains("unknown mode"));
         assert!(err(&["bench", "--rounds", "0"]).contains("not a positive number"));

@@ -100,7 +100,7 @@ fn run(cli: &Cli) -> Result<bool> {
             if !cli.no_apply {
                 prepare(&tree)?;
             }
-            return e2e::e2e(&tree, jobs);
+            return e2e::e2e(&tree, cli.all, jobs);
         }
         Cmd::Bench => {
             if !cli.no_apply {
@@ -187,7 +187,7 @@ fn ci(tree: &Tree, jobs: usize) -> Result<bool> {
     if !matrix_ok {
         println!("ci: the matrix found regressions or failed runs (see above)");
     }
-    let e2e_ok = e2e::e2e(tree, jobs)?;
+    let e2e_ok = e2e::e2e(tree, false, jobs)?;
     if !e2e_ok {
         println!("ci: e2e found a wrong verdict or a C-vs-Rust difference (see above)");
     }
