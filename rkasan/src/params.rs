@@ -459,15 +459,17 @@ pub fn kasan_set_multi_shot(line: &[u8]) -> bool {
     parameqn(line, KASAN_MULTI_SHOT, KASAN_MULTI_SHOT.len())
 }
 
-/// `kasan.quarantine_size=<bytes>|<percent>%` (new in rkasan, generic KASAN): the quarantine's
+/// `kasan.quarantine_size=<size>|<percent>%` (new in rkasan, generic KASAN): the quarantine's
 /// share of memory, replacing `totalram / QUARANTINE_FRACTION`; see
 /// [`crate::quarantine::quarantine_limits`].
 ///
-/// `<bytes>` follows `kstrtoul(arg, 0, ...)` (decimal, `0x` hex, `0` octal, optional `+` and
-/// trailing `\n`); 0 is accepted and leaves only the per-CPU queues. `<percent>%` is a
-/// `kstrtouint(.., 10, ..)` number from 0 to 100 followed by a final `%`. `NULL`, malformed values
-/// and percentages above 100 give [`ParamError::Invalid`], overflow [`ParamError::Range`]; the
-/// previous setting (by default [`QuarantineSize::Default`]) is kept.
+/// `<size>` is a [`kstrtoul_size`] number: bytes as `kstrtoul(arg, 0, ...)` reads them (decimal,
+/// `0x` hex, `0` octal, optional `+` and trailing `\n`), optionally followed by one of the
+/// suffixes `memparse()` takes (`K`, `M`, `G`, `T`, `P`, `E`, either case), as in `mem=64M`;
+/// 0 is accepted and leaves only the per-CPU queues. `<percent>%` is a `kstrtouint(.., 10, ..)`
+/// number from 0 to 100 followed by a final `%`. `NULL`, malformed values and percentages above
+/// 100 give [`ParamError::Invalid`], a size that does not fit an `unsigned long`
+/// [`ParamError::Range`]; the previous setting (by default [`QuarantineSize::Default`]) is kept.
 pub fn early_kasan_quarantine_size(arg: Option<&[u8]>) -> Result<QuarantineSize, ParamError> {
     let arg = require(arg)?;
     match arg.split_last() {
@@ -478,8 +480,50 @@ pub fn early_kasan_quarantine_size(arg: Option<&[u8]>) -> Result<QuarantineSize,
                 _ => Err(ParamError::Invalid),
             }
         }
-        _ => Ok(QuarantineSize::Bytes(kstrtoul(arg, 0)?)),
+        _ => Ok(QuarantineSize::Bytes(kstrtoul_size(arg)?)),
     }
+}
+
+/// The power of 1024 of a `memparse()` suffix (`lib/cmdline.c`): `K` 1 to `E` 6, either case.
+fn size_suffix_shift(c: u8) -> Option<u32> {
+    match fast_tolower(c) {
+        b'k' => Some(10),
+        b'm' => Some(20),
+        b'g' => Some(30),
+        b't' => Some(40),
+        b'p' => Some(50),
+        b'e' => Some(60),
+        _ => None,
+    }
+}
+
+/// A size in bytes: [`kstrtoul`] with base 0, except that one `memparse()` suffix may follow the
+/// digits (before the optional `\n`) and multiplies the value by its power of 1024.
+///
+/// The digits are read as `memparse()`'s `simple_strtoull()` reads them, so in hex an `e` or `E`
+/// is a digit, not the exa suffix (`0x1e` is 30, `0x1k` is 1024). Unlike `memparse()`, which
+/// lets a shift wrap silently and ignores what follows the suffix, a size that does not fit is
+/// [`ParamError::Range`] and anything after the suffix (`8MB`, `8M8`) is [`ParamError::Invalid`].
+fn kstrtoul_size(s: &[u8]) -> Result<usize, ParamError> {
+    let s = c_str(s);
+    let unsigned = if at(s, 0) == b'+' { skip(s, 1) } else { s };
+    let mut base = 0;
+    let digits = parse_integer_fixup_radix(unsigned, &mut base);
+    let (rv, _, _) = parse_integer_limit(digits, base, PARSE_INTEGER_MAX_CHARS);
+    let rest = skip(digits, rv);
+    let (number, shift) = match size_suffix_shift(at(rest, 0)) {
+        // The suffix must be the last character but an optional `\n`, and follow a digit.
+        Some(shift) if rv != 0 && matches!(skip(rest, 1), [] | [b'\n']) => {
+            let end = s.len().wrapping_sub(rest.len());
+            (s.get(..end).unwrap_or(s), shift)
+        }
+        _ => (s, 0),
+    };
+    let value = kstrtoul(number, 0)?;
+    if value.leading_zeros() < shift {
+        return Err(ParamError::Range);
+    }
+    Ok(value << shift)
 }
 
 /// The boot-time variables the KASAN parameters set, with their upstream initial values, and the

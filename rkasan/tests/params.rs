@@ -274,6 +274,27 @@ fn quarantine_size_parameter() {
     assert_eq!(f(b"+5%"), Ok(QuarantineSize::Percent(5)));
     assert_eq!(f(b"010%"), Ok(QuarantineSize::Percent(10)));
     assert_eq!(f(b"25%\0junk"), Ok(QuarantineSize::Percent(25)));
+    // memparse()'s suffixes, either case, after a number of any base.
+    let mib = |n: usize| Ok(QuarantineSize::Bytes(n * 1024 * 1024));
+    assert_eq!(f(b"64M"), mib(64));
+    assert_eq!(f(b"64m"), mib(64));
+    assert_eq!(f(b"65536K"), mib(64));
+    assert_eq!(f(b"65536k\n"), mib(64));
+    assert_eq!(f(b"+1G"), mib(1024));
+    assert_eq!(f(b"1g"), mib(1024));
+    assert_eq!(f(b"2T"), mib(2 * 1024 * 1024));
+    assert_eq!(f(b"3p"), mib(3 * 1024 * 1024 * 1024));
+    assert_eq!(f(b"15E"), Ok(QuarantineSize::Bytes(15 << 60)));
+    assert_eq!(f(b"0x40M"), mib(64));
+    assert_eq!(f(b"0100M"), mib(64));
+    assert_eq!(f(b"0M"), Ok(QuarantineSize::Bytes(0)));
+    assert_eq!(f(b"0k"), Ok(QuarantineSize::Bytes(0)));
+    assert_eq!(f(b"8M\0junk"), mib(8));
+    // In hex, e and E are digits (as memparse() reads them), not the exa suffix.
+    assert_eq!(f(b"0x1e"), Ok(QuarantineSize::Bytes(0x1e)));
+    assert_eq!(f(b"0x1E"), Ok(QuarantineSize::Bytes(0x1e)));
+    assert_eq!(f(b"0x1eK"), Ok(QuarantineSize::Bytes(0x1e << 10)));
+    assert_eq!(f(b"1E"), Ok(QuarantineSize::Bytes(1 << 60)));
 
     assert_eq!(early_kasan_quarantine_size(None), Err(Invalid));
     for bad in [
@@ -290,9 +311,22 @@ fn quarantine_size_parameter() {
         b"10 %",
         b" 10%",
         b"50%\n",
-        b"1M",
-        b"64K",
         b"1e6",
+        b"M",
+        b"k",
+        b"+M",
+        b"0xM",
+        b"8MB",
+        b"8MiB",
+        b"8M8",
+        b"8KM",
+        b"8 M",
+        b"64\nK",
+        b"64M\n\n",
+        b"1.5M",
+        b"8X",
+        b"-8M",
+        b"50%M",
         b"1.5%",
         b"ten",
         b"\0",
@@ -303,6 +337,14 @@ fn quarantine_size_parameter() {
     assert_eq!(f(b"4294967296%"), Err(Range));
     assert_eq!(f(b"99999999999999999999"), Err(Range));
     assert_eq!(f(&[b'9'; 4096]), Err(Range));
+    // A suffix must not take the size past an unsigned long.
+    assert_eq!(f(b"16E"), Err(Range));
+    assert_eq!(f(b"16384P"), Err(Range));
+    assert_eq!(f(b"17179869184G"), Err(Range));
+    assert_eq!(f(b"17179869183G"), mib(17179869183 * 1024));
+    assert_eq!(f(b"18014398509481984K"), Err(Range));
+    assert_eq!(f(b"0xffffffffffffffffK"), Err(Range));
+    assert_eq!(f(b"99999999999999999999K"), Err(Range));
 }
 
 #[test]

@@ -355,8 +355,12 @@ const REPORT: Expect = Expect {
     bound: None,
 };
 
-/// The quarantine size the `quarantine-size` scenario sets.
-const QUARANTINE_SIZE: u64 = 8 << 20;
+/// The quarantine size the `quarantine-size` scenario sets, in MiB: it passes it with the `M`
+/// suffix, as users write sizes on the command line (`mem=`).
+const QUARANTINE_SIZE_MIB: u64 = 8;
+
+/// [`QUARANTINE_SIZE_MIB`] in bytes.
+const QUARANTINE_SIZE: u64 = QUARANTINE_SIZE_MIB << 20;
 
 /// The bound [`QUARANTINE_SIZE`] gives: the size less the per-CPU queues' 1 MiB per CPU.
 fn quarantine_bound(target: Target) -> u64 {
@@ -457,7 +461,7 @@ pub fn scenarios(target: Target) -> Vec<Scenario> {
         },
         Scenario {
             name: "quarantine-size",
-            params: vec![format!("kasan.quarantine_size={QUARANTINE_SIZE}")],
+            params: vec![format!("kasan.quarantine_size={QUARANTINE_SIZE_MIB}M")],
             bugs: "",
             rust_only: true,
             expect: Expect {
@@ -468,7 +472,7 @@ pub fn scenarios(target: Target) -> Vec<Scenario> {
         },
         Scenario {
             name: "quarantine-size-bad",
-            params: p("kasan.quarantine_size=8M"),
+            params: p("kasan.quarantine_size=8MB"),
             bugs: "",
             rust_only: true,
             expect: Expect {

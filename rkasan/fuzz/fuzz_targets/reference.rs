@@ -12,7 +12,7 @@
 //! - `kernel/params.c`: `parameqn()`, `parameq()`, `parse_args()` (stops at `--`);
 //! - `init/main.c`: `do_early_param()`, `repair_env_string()`, `obsolete_checksetup()`;
 //! - `mm/kasan/hw_tags.c`, `mm/kasan/tags.c`, `mm/kasan/report.c`: the `early_param()` handlers;
-//! - rkasan's own `kasan.quarantine_size=<bytes>|<percent>%`, as documented in
+//! - rkasan's own `kasan.quarantine_size=<size>|<percent>%`, as documented in
 //!   `rkasan/src/params.rs` and `Documentation/dev-tools/kasan.rst` of the series.
 //!
 //! Only 64-bit hosts are modelled (`unsigned long` is 64 bits).
@@ -113,6 +113,59 @@ pub fn kstrtoull(s: &[u8], base: u32) -> Result<u64, i32> {
         return Err(EINVAL);
     }
     Ok(value as u64)
+}
+
+/// rkasan's `<size>`: [`kstrtoull`] with base 0, where one of `memparse()`'s suffixes
+/// (`lib/cmdline.c`: K, M, G, T, P, E in either case, each a factor of 1024) may come right
+/// after the digits; an `e`/`E` that the base reads as a digit is a digit. A product above
+/// `ULONG_MAX` is `-ERANGE` (memparse() would wrap); anything after the suffix but one `\n` is
+/// `-EINVAL`.
+pub fn size(s: &[u8]) -> Result<u64, i32> {
+    let s = cstr(s);
+    // Where the digits end, found as kstrtoull() finds them.
+    let mut i = 0;
+    if ch(s, i) == b'+' {
+        i += 1;
+    }
+    let hex = ch(s, i) == b'0' && (ch(s, i + 1) | 0x20) == b'x' && isxdigit(ch(s, i + 2));
+    let octal = !hex && ch(s, i) == b'0';
+    if hex {
+        i += 2;
+    }
+    let start = i;
+    loop {
+        let c = ch(s, i);
+        let digit = if hex {
+            isxdigit(c)
+        } else if octal {
+            (b'0'..=b'7').contains(&c)
+        } else {
+            c.is_ascii_digit()
+        };
+        if !digit {
+            break;
+        }
+        i += 1;
+    }
+    let factor: u128 = match ch(s, i) | 0x20 {
+        b'k' => 1 << 10,
+        b'm' => 1 << 20,
+        b'g' => 1 << 30,
+        b't' => 1 << 40,
+        b'p' => 1 << 50,
+        b'e' => 1 << 60,
+        _ => 1,
+    };
+    let tail_ok = ch(s, i + 1) == 0 || (ch(s, i + 1) == b'\n' && ch(s, i + 2) == 0);
+    if factor == 1 || i == start || !tail_ok {
+        return kstrtoull(s, 0);
+    }
+    let value = kstrtoull(&s[..i], 0)?;
+    let bytes = u128::from(value) * factor;
+    if bytes > u128::from(u64::MAX) {
+        return Err(ERANGE);
+    }
+    Ok(bytes as u64)
 }
 
 /// `kstrtouint()`: [`kstrtoull`], `-ERANGE` above `UINT_MAX`.
@@ -328,7 +381,7 @@ impl Globals {
                         Err(e) => return e,
                     }
                 } else {
-                    match kstrtoull(arg, 0) {
+                    match size(arg) {
                         Ok(v) => self.quarantine = Quarantine::Bytes(v),
                         Err(e) => return e,
                     }

@@ -204,7 +204,7 @@ void rkasan_qlink_free(struct qlist_node *qlink, struct kmem_cache *cache)
 	___cache_free(cache, object, _THIS_IP_);
 }
 
-/* kasan.quarantine_size=<bytes>|<percent>%, parsed and stored in Rust. */
+/* kasan.quarantine_size=<size>|<percent>%, parsed and stored in Rust. */
 static int __init early_kasan_quarantine_size(char *arg)
 {
 	return rkasan_quarantine_size_param(arg);

@@ -475,25 +475,30 @@ mod tests {
         Ok(())
     }
 
-    /// `kasan.quarantine_size=<bytes>|<percent>%` through the parser its early parameter uses.
+    /// `kasan.quarantine_size=<size>|<percent>%` through the parser its early parameter uses.
     #[cfg(CONFIG_KASAN_RUST_QUARANTINE)]
     #[test]
     fn quarantine_size_parameter() {
         assert_eq!(parse_quarantine_size(Some(c"0")), (0, 1, 0));
         assert_eq!(parse_quarantine_size(Some(c"1048576")), (0, 1, 1 << 20));
         assert_eq!(parse_quarantine_size(Some(c"0x100000")), (0, 1, 1 << 20));
+        assert_eq!(parse_quarantine_size(Some(c"1024K")), (0, 1, 1 << 20));
+        assert_eq!(parse_quarantine_size(Some(c"64M")), (0, 1, 64 << 20));
+        assert_eq!(parse_quarantine_size(Some(c"1g")), (0, 1, 1 << 30));
+        assert_eq!(parse_quarantine_size(Some(c"0x1e")), (0, 1, 0x1e));
         assert_eq!(parse_quarantine_size(Some(c"10%")), (0, 2, 10));
         assert_eq!(parse_quarantine_size(Some(c"100%")), (0, 2, 100));
         let einval = EINVAL.to_errno();
-        for bad in [c"", c"%", c"101%", c"-1", c"1M", c"10 %", c"0x10%"] {
+        for bad in [
+            c"", c"%", c"101%", c"-1", c"M", c"8MB", c"1e6", c"10 %", c"0x10%",
+        ] {
             assert_eq!(parse_quarantine_size(Some(bad)), (einval, -1, 0));
         }
         assert_eq!(parse_quarantine_size(None), (einval, -1, 0));
         let erange = kernel::error::code::ERANGE.to_errno();
-        assert_eq!(
-            parse_quarantine_size(Some(c"18446744073709551616")),
-            (erange, -1, 0)
-        );
+        for huge in [c"18446744073709551616", c"16E"] {
+            assert_eq!(parse_quarantine_size(Some(huge)), (erange, -1, 0));
+        }
     }
 
     /// KASAN is enabled once tests run; on ARCH_DEFER_KASAN kernels that is the static key

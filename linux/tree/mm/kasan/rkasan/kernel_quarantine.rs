@@ -20,7 +20,7 @@
 //! interrupt masking, IPIs, hotplug registration, debugfs, and the slab internals (free metadata,
 //! the cache of an object, `___cache_free()`).
 //!
-//! Beyond upstream: `kasan.quarantine_size=<bytes>|<percent>%` replaces the `1/32` of memory the
+//! Beyond upstream: `kasan.quarantine_size=<size>|<percent>%` replaces the `1/32` of memory the
 //! quarantine may use, and [`rkasan_quarantine_stats`] feeds the debugfs file `kasan/quarantine`
 //! with sizes and counters. Each CPU keeps a ledger of where the objects it accepted went; the
 //! statistics check it and the ring's (`consistent`).
@@ -619,9 +619,9 @@ unsafe fn arg_bytes<'a>(arg: *const c_char) -> Option<&'a [u8]> {
     Some(unsafe { kernel_cstr::bytes(arg) })
 }
 
-/// `early_kasan_quarantine_size()`: parses and stores `kasan.quarantine_size=<bytes>` or
-/// `=<percent>%`. Returns 0, or `-EINVAL` (`-ERANGE` for a number that overflows) and keeps the
-/// previous setting.
+/// `early_kasan_quarantine_size()`: parses and stores `kasan.quarantine_size=<size>` (bytes,
+/// with an optional `K`/`M`/`G`/`T`/`P`/`E` suffix) or `=<percent>%`. Returns 0, or `-EINVAL`
+/// (`-ERANGE` for a size that overflows) and keeps the previous setting.
 ///
 /// # Safety
 ///
