@@ -463,7 +463,7 @@ pub fn kasan_set_multi_shot(line: &[u8]) -> bool {
 /// share of memory, replacing `totalram / QUARANTINE_FRACTION`; see
 /// [`crate::quarantine::quarantine_limits`].
 ///
-/// `<size>` is a [`kstrtoul_size`] number: bytes as `kstrtoul(arg, 0, ...)` reads them (decimal,
+/// `<size>` is a number of bytes as `kstrtoul(arg, 0, ...)` reads them (decimal,
 /// `0x` hex, `0` octal, optional `+` and trailing `\n`), optionally followed by one of the
 /// suffixes `memparse()` takes (`K`, `M`, `G`, `T`, `P`, `E`, either case), as in `mem=64M`;
 /// 0 is accepted and leaves only the per-CPU queues. `<percent>%` is a `kstrtouint(.., 10, ..)`
@@ -526,6 +526,14 @@ fn kstrtoul_size(s: &[u8]) -> Result<usize, ParamError> {
     Ok(value << shift)
 }
 
+/// `kasan.free_check=off|on` (new in rkasan, generic KASAN): whether objects entering the
+/// quarantine are filled with a pattern that is checked when they leave it (see
+/// [`crate::free_check`]). Off by default: it costs a fill on every free and a scan on every
+/// eviction. `NULL` and any other value give [`ParamError::Invalid`] and keep the setting.
+pub fn early_kasan_free_check(arg: Option<&[u8]>) -> Result<bool, ParamError> {
+    off_on(arg, false, true)
+}
+
 /// The boot-time variables the KASAN parameters set, with their upstream initial values, and the
 /// command-line dispatch to the handlers above.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -554,6 +562,8 @@ pub struct BootArgs {
     pub stack_ring_size: usize,
     /// The `kasan.quarantine_size` setting (rkasan).
     pub quarantine_size: QuarantineSize,
+    /// The `kasan.free_check` setting (rkasan).
+    pub free_check: bool,
 }
 
 impl Default for BootArgs {
@@ -579,7 +589,7 @@ fn store<T>(slot: &mut T, r: Result<T, ParamError>, default: T) -> Result<(), Pa
 
 impl BootArgs {
     /// The early parameter names, in the order [`BootArgs::early_param`] tries them.
-    pub const EARLY_PARAMS: [&'static str; 10] = [
+    pub const EARLY_PARAMS: [&'static str; 11] = [
         "kasan",
         "kasan.mode",
         "kasan.vmalloc",
@@ -590,6 +600,7 @@ impl BootArgs {
         "kasan.stacktrace",
         "kasan.stack_ring_size",
         "kasan.quarantine_size",
+        "kasan.free_check",
     ];
 
     /// The initial values of the C variables.
@@ -607,6 +618,7 @@ impl BootArgs {
             stacktrace: KasanArgStacktrace::Default,
             stack_ring_size: 0,
             quarantine_size: QuarantineSize::Default,
+            free_check: false,
         }
     }
 
@@ -674,6 +686,8 @@ impl BootArgs {
                 early_kasan_quarantine_size(val),
                 QuarantineSize::Default,
             )
+        } else if name_is(b"kasan.free_check") {
+            store(&mut self.free_check, early_kasan_free_check(val), false)
         } else {
             return None;
         };

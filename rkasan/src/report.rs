@@ -73,6 +73,10 @@ pub enum ReportType {
     InvalidFree,
     /// A free of an object that is not accessible (`KASAN_REPORT_DOUBLE_FREE`).
     DoubleFree,
+    /// A write into a freed slab object that `kasan.free_check` found when the object left the
+    /// quarantine (rkasan; no C twin, see the `free_check` module). Classified by the shadow as an
+    /// access is, which says the object is freed.
+    WriteAfterFree,
 }
 
 /// The bug title of a report, the `%s` of `BUG: KASAN: %s in %pS`.
@@ -385,7 +389,9 @@ pub unsafe fn complete_report_info<'a, S: Shadow>(
     let first_bad_addr = match report_type {
         // SAFETY: the caller guarantees that the shadow of the access is readable.
         ReportType::Access => unsafe { find_first_bad_addr(shadow, access_addr, access_size) },
-        ReportType::InvalidFree | ReportType::DoubleFree => access_addr,
+        ReportType::InvalidFree | ReportType::DoubleFree | ReportType::WriteAfterFree => {
+            access_addr
+        }
     };
     let alloc_size = match object {
         Some(o) => {
@@ -404,7 +410,7 @@ pub unsafe fn complete_report_info<'a, S: Shadow>(
         ReportType::DoubleFree => BugType::DoubleFree,
         // SAFETY: `first_bad_addr` is in the access (or one granule past it, whose shadow the
         // caller guarantees is readable as well).
-        ReportType::Access => unsafe {
+        ReportType::Access | ReportType::WriteAfterFree => unsafe {
             get_bug_type(shadow, access_addr, access_size, first_bad_addr, layout)
         },
     };
@@ -467,7 +473,10 @@ pub fn end_report<W: Write>(w: &mut W) -> fmt::Result {
 /// Write of size 1 at addr 0000000061db2073 by task kunit_try_catch/18
 /// ```
 ///
-/// or `Free of addr %px by task %s/%d` for frees, and `Read at addr ...` for a zero size.
+/// or `Free of addr %px by task %s/%d` for frees, and `Read at addr ...` for a zero size. A
+/// [`ReportType::WriteAfterFree`] says `Write of size N at addr X after free, found by task
+/// T/P as the object left the quarantine`: syzkaller reads `Write of size N at addr X` as it
+/// reads an access.
 pub fn print_error_description<W: Write>(
     w: &mut W,
     info: &ReportInfo<'_>,
@@ -475,6 +484,20 @@ pub fn print_error_description<W: Write>(
 ) -> fmt::Result {
     writeln!(w, "BUG: KASAN: {} in {}", info.bug_type, caller.symbol)?;
 
+    if info.report_type == ReportType::WriteAfterFree {
+        // Who wrote is not known: the task is the one that found the write.
+        return writeln!(
+            w,
+            concat!(
+                "Write of size {} at addr {} after free, found by task {}/{} ",
+                "as the object left the quarantine"
+            ),
+            info.access_size,
+            Px(info.access_addr),
+            caller.comm,
+            caller.pid
+        );
+    }
     if info.report_type != ReportType::Access {
         return writeln!(
             w,
@@ -817,6 +840,28 @@ pub unsafe fn print_report<W: Write, S: Shadow, E: ReportEnv>(
     } else {
         env.dump_stack(w)
     }
+}
+
+/// Writes a [`ReportType::WriteAfterFree`] report: as [`print_report`], with `finding` (what
+/// changed in the object, see `free_check::Finding`) after the access line.
+///
+/// # Safety
+///
+/// As for [`print_report`]; `info.access_addr` is in a slab object, so it has metadata.
+pub unsafe fn print_write_after_free_report<W: Write, S: Shadow, E: ReportEnv>(
+    w: &mut W,
+    shadow: &S,
+    env: &mut E,
+    info: &ReportInfo<'_>,
+    caller: &ReportCaller<'_>,
+    finding: &dyn fmt::Display,
+) -> fmt::Result {
+    print_error_description(w, info, caller)?;
+    write!(w, "{finding}")?;
+    writeln!(w)?;
+    print_address_description(w, env, info.access_addr, info)?;
+    // SAFETY: The caller guarantees that the rows around the address are readable.
+    unsafe { print_memory_metadata(w, shadow, info.first_bad_addr) }
 }
 
 /// Where the bogus pointer behind a fault on a shadow address probably came from.

@@ -420,6 +420,7 @@ fn boot_args_defaults_and_dispatch() {
     assert_eq!(d.stacktrace, KasanArgStacktrace::Default);
     assert_eq!(d.stack_ring_size, 0);
     assert_eq!(d.quarantine_size, QuarantineSize::Default);
+    assert!(!d.free_check);
     assert!(d.config_kasan_vmalloc);
 
     let mut a = BootArgs::default();
@@ -434,6 +435,7 @@ fn boot_args_defaults_and_dispatch() {
         ("kasan.stacktrace", "off"),
         ("kasan.stack_ring_size", "0x1000"),
         ("kasan.quarantine_size", "10%"),
+        ("kasan.free_check", "on"),
     ];
     for (name, val) in table {
         assert_eq!(
@@ -452,6 +454,7 @@ fn boot_args_defaults_and_dispatch() {
     assert_eq!(a.stacktrace, KasanArgStacktrace::Off);
     assert_eq!(a.stack_ring_size, 4096);
     assert_eq!(a.quarantine_size, QuarantineSize::Percent(10));
+    assert!(a.free_check);
     assert_eq!(BootArgs::EARLY_PARAMS.len(), table.len());
 
     // Unknown names are not ours; early parameters match exactly (modulo '-'/'_').
@@ -522,6 +525,17 @@ fn boot_args_errors_keep_or_reset_like_upstream() {
         Some(Err(Invalid))
     );
     assert_eq!(a.quarantine_size, QuarantineSize::Bytes(1000));
+    assert_eq!(a.early_param(b"kasan.free_check", s("on")), Some(Ok(())));
+    for bad in [&b"ON"[..], b"1", b"yes", b"on\n", b""] {
+        assert_eq!(
+            a.early_param(b"kasan.free_check", s(std::str::from_utf8(bad).unwrap())),
+            Some(Err(Invalid))
+        );
+    }
+    assert!(a.free_check);
+    assert_eq!(a.early_param(b"kasan.free_check", None), Some(Err(Invalid)));
+    assert_eq!(a.early_param(b"kasan.free-check", s("off")), Some(Ok(())));
+    assert!(!a.free_check);
 
     // Every malformed value leaves a fresh set of variables at the defaults.
     for bad in malformed_keywords() {

@@ -434,3 +434,108 @@ fn report_variants() {
         "located 8 bytes to the left of\n freed 32-byte region [0000000000010100, 0000000000010120)\n"
     ));
 }
+
+/// A write after free found by `kasan.free_check`: the header and access line syzkaller reads
+/// (`BUG: KASAN: slab-use-after-free in <function>`, `Write of size N at addr X`), the finding,
+/// then the object's description as for any report.
+#[test]
+fn write_after_free_report() {
+    use rkasan::free_check::{Changed, Finding, FINDING_BYTES};
+    use rkasan::shadow::{KASAN_SLAB_FREE, KASAN_SLAB_FREE_META};
+    struct Env;
+    impl ReportEnv for Env {
+        fn dump_stack<W: Write>(&mut self, w: &mut W) -> fmt::Result {
+            writeln!(w, "<stack>")
+        }
+        fn stack_depot_print<W: Write>(&mut self, w: &mut W, handle: u32) -> fmt::Result {
+            writeln!(w, " <depot {handle:#x}>")
+        }
+        fn describe_address<W: Write>(&mut self, w: &mut W, _addr: usize) -> fmt::Result {
+            writeln!(w, "<page>")?;
+            writeln!(w)
+        }
+    }
+    // A freed 128-byte object at 0x1_0100, its free meta at its start.
+    let mut shadow = vec![KASAN_SLAB_REDZONE; 128];
+    shadow[0x20] = KASAN_SLAB_FREE_META;
+    for s in &mut shadow[0x21..0x30] {
+        *s = KASAN_SLAB_FREE;
+    }
+    let arena = Arena::new(0x1_0000, &mut shadow).unwrap();
+    let object = SlabObject {
+        object: 0x1_0100,
+        cache_name: "c",
+        object_size: 128,
+    };
+    // SAFETY: the object and its rows are inside the arena.
+    let mut info = unsafe {
+        complete_report_info(
+            &arena,
+            ReportType::WriteAfterFree,
+            0x1_0128,
+            5,
+            true,
+            Some(object),
+            &LAYOUT,
+        )
+    };
+    info.alloc_track = rkasan::report::Track {
+        pid: 1,
+        stack: 0xa,
+        extra: None,
+    };
+    info.free_track = rkasan::report::Track {
+        pid: 2,
+        stack: 0xf,
+        extra: None,
+    };
+    let mut found = [0; FINDING_BYTES];
+    found[..5].copy_from_slice(&[0, 0, 0, 0, 0]);
+    let finding = Finding {
+        offset: 40,
+        changed: Changed {
+            first: 24,
+            last: 28,
+            count: 5,
+        },
+        found,
+    };
+    let caller = ReportCaller {
+        symbol: &"foo_release+0x12/0x40",
+        comm: "kworker/0:1",
+        pid: 9,
+    };
+    let mut out = String::new();
+    // SAFETY: as above.
+    unsafe {
+        rkasan::report::print_write_after_free_report(
+            &mut out, &arena, &mut Env, &info, &caller, &finding,
+        )
+    }
+    .unwrap();
+    let want_head = "BUG: KASAN: slab-use-after-free in foo_release+0x12/0x40\n\
+         Write of size 5 at addr 0000000000010128 after free, found by task kworker/0:1/9 \
+         as the object left the quarantine\n\
+         kasan.free_check: bytes 40-44 of the object changed after the free (5 of 5 bytes are \
+         not the pattern 0xfb); found:\n \
+         00 00 00 00 00\n\
+         \n\
+         <stack>\n\
+         \n\
+         Allocated by task 1:\n \
+         <depot 0xa>\n\
+         \n\
+         Freed by task 2:\n \
+         <depot 0xf>\n\
+         \n\
+         The buggy address belongs to the object at 0000000000010100\n \
+         which belongs to the cache c of size 128\n\
+         The buggy address is located 40 bytes inside of\n \
+         freed 128-byte region [0000000000010100, 0000000000010180)\n";
+    assert!(out.starts_with(want_head), "{out}");
+    // The shadow dump points at the first changed byte's granule.
+    assert!(
+        out.contains("Memory state around the buggy address:\n"),
+        "{out}"
+    );
+}

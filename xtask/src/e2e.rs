@@ -322,6 +322,8 @@ pub struct Expect {
     /// The quarantine's `bytes_bound:`: a number, or [`Bound::Default`] (as in the `one-shot`
     /// scenario of the same runtime).
     pub bound: Option<Bound>,
+    /// `kasan.free_check` on, as debugfs `kasan/quarantine` says, with objects checked.
+    pub free_check: bool,
 }
 
 /// An expected quarantine bound.
@@ -353,6 +355,7 @@ const REPORT: Expect = Expect {
     panic: None,
     malformed: None,
     bound: None,
+    free_check: false,
 };
 
 /// The quarantine size the `quarantine-size` scenario sets, in MiB: it passes it with the `M`
@@ -471,6 +474,35 @@ pub fn scenarios(target: Target) -> Vec<Scenario> {
             },
         },
         Scenario {
+            // Every object of the boot is filled and checked; with only the per-CPU queues
+            // (a bound of 0), every spill evicts, so the boot checks many.
+            name: "free-check",
+            params: vec![
+                "kasan.free_check=on".into(),
+                "kasan.quarantine_size=0".into(),
+            ],
+            bugs: "",
+            rust_only: true,
+            expect: Expect {
+                reports: 0,
+                bound: Some(Bound::Bytes(0)),
+                free_check: true,
+                ..REPORT
+            },
+        },
+        Scenario {
+            name: "free-check-bad",
+            params: p("kasan.free_check=1"),
+            bugs: "",
+            rust_only: true,
+            expect: Expect {
+                reports: 0,
+                malformed: Some("kasan.free_check"),
+                bound: Some(Bound::Default),
+                ..REPORT
+            },
+        },
+        Scenario {
             name: "quarantine-size-bad",
             params: p("kasan.quarantine_size=8MB"),
             bugs: "",
@@ -500,6 +532,10 @@ pub struct Facts {
     pub trigger_done: bool,
     /// The quarantine's `bytes_bound:`.
     pub bound: Option<u64>,
+    /// The quarantine's `free_check:` (`on` or `off`).
+    pub free_check: Option<String>,
+    /// The quarantine's `objects_checked:`.
+    pub checked: Option<u64>,
 }
 
 /// Reads the facts off a console.
@@ -525,6 +561,12 @@ pub fn facts(console: &str) -> Facts {
         }
         if let Some(v) = line.trim().strip_prefix("bytes_bound:") {
             f.bound = v.trim().parse().ok();
+        }
+        if let Some(v) = line.trim().strip_prefix("free_check:") {
+            f.free_check = Some(v.trim().to_string());
+        }
+        if let Some(v) = line.trim().strip_prefix("objects_checked:") {
+            f.checked = v.trim().parse().ok();
         }
     }
     f
@@ -572,6 +614,22 @@ pub fn verdict(expect: &Expect, facts: &Facts, default_bound: Option<u64>) -> Ve
             facts.bound
         )),
         _ => {}
+    }
+    if expect.free_check {
+        if facts.free_check.as_deref() != Some("on") {
+            bad.push(format!(
+                "quarantine free_check {:?}, expected on",
+                facts.free_check
+            ));
+        }
+        if !facts.checked.is_some_and(|n| n > 0) {
+            bad.push(format!(
+                "quarantine objects_checked {:?}, expected some",
+                facts.checked
+            ));
+        }
+    } else if facts.free_check.as_deref() == Some("on") {
+        bad.push("quarantine free_check on, expected off".into());
     }
     bad
 }
@@ -1150,15 +1208,44 @@ rkasan-e2e: done
     }
 
     #[test]
+    fn free_check_verdict() {
+        let s = scenarios(Target::X86_64)
+            .into_iter()
+            .find(|s| s.name == "free-check")
+            .unwrap();
+        let q = "rkasan-e2e: quarantine\nbytes_bound:      0\nfree_check:       on\n\
+                 objects_checked:  1234\nrkasan-e2e: done\n";
+        assert!(verdict(&s.expect, &facts(q), None).is_empty());
+        assert_eq!(
+            verdict(&s.expect, &facts(&q.replace("1234", "0")), None),
+            ["quarantine objects_checked Some(0), expected some"]
+        );
+        assert_eq!(
+            verdict(&s.expect, &facts(&q.replace("on\n", "off\n")), None),
+            ["quarantine free_check Some(\"off\"), expected on"]
+        );
+        // Elsewhere the check stays off.
+        let one_shot = scenarios(Target::X86_64)
+            .into_iter()
+            .find(|s| s.name == "free-check-bad")
+            .unwrap();
+        let f = facts(&format!("Malformed early option 'kasan.free_check'\n{q}"));
+        assert_eq!(
+            verdict(&one_shot.expect, &f, Some(0)),
+            ["quarantine free_check on, expected off"]
+        );
+    }
+
+    #[test]
     fn scenario_list() {
         let all = scenarios(Target::Um);
         let mut names: Vec<&str> = all.iter().map(|s| s.name).collect();
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), all.len());
-        assert!(all
-            .iter()
-            .all(|s| s.rust_only == s.name.starts_with("quarantine")));
+        // Only rkasan's own parameters are Rust-only.
+        assert!(all.iter().all(|s| s.rust_only
+            == (s.name.starts_with("quarantine") || s.name.starts_with("free-check"))));
         let long = all.iter().find(|s| s.name == "fault-long").unwrap();
         assert_eq!(
             long.boot_params()[..3],

@@ -89,6 +89,7 @@ fn globals(b: &BootArgs) -> Globals {
         stacktrace: stacktrace(b.stacktrace),
         ring: b.stack_ring_size as u64,
         quarantine: quarantine(b.quarantine_size),
+        free_check: b.free_check,
     }
 }
 
@@ -172,6 +173,8 @@ fuzz_target!(|data: &[u8]| {
         ret(&r),
         r.ok().and_then(|v| with(&|g| g.quarantine = quarantine(v))),
     );
+    let r = early_kasan_free_check(a);
+    check(10, ret(&r), r.ok().and_then(|v| with(&|g| g.free_check = v)));
 
     // The dispatch by name: every handler through its own name, and the value as a name.
     for (which, name) in BootArgs::EARLY_PARAMS.iter().enumerate() {

@@ -12,8 +12,8 @@
 //! - `kernel/params.c`: `parameqn()`, `parameq()`, `parse_args()` (stops at `--`);
 //! - `init/main.c`: `do_early_param()`, `repair_env_string()`, `obsolete_checksetup()`;
 //! - `mm/kasan/hw_tags.c`, `mm/kasan/tags.c`, `mm/kasan/report.c`: the `early_param()` handlers;
-//! - rkasan's own `kasan.quarantine_size=<size>|<percent>%`, as documented in
-//!   `rkasan/src/params.rs` and `Documentation/dev-tools/kasan.rst` of the series.
+//! - rkasan's own `kasan.quarantine_size=<size>|<percent>%` and `kasan.free_check=off|on`, as
+//!   documented in `rkasan/src/params.rs` and `Documentation/dev-tools/kasan.rst` of the series.
 //!
 //! Only 64-bit hosts are modelled (`unsigned long` is 64 bits).
 
@@ -257,6 +257,8 @@ pub struct Globals {
     pub ring: u64,
     /// rkasan's quarantine size.
     pub quarantine: Quarantine,
+    /// rkasan's `kasan.free_check`.
+    pub free_check: bool,
 }
 
 /// `PAGE_ALLOC_SAMPLE_DEFAULT`.
@@ -265,7 +267,7 @@ const SAMPLE_DEFAULT: u64 = 1;
 const ORDER_DEFAULT: u32 = 3;
 
 /// The early parameter names of the three C files (and rkasan's quarantine).
-pub const EARLY_NAMES: [&str; 10] = [
+pub const EARLY_NAMES: [&str; 11] = [
     "kasan",
     "kasan.mode",
     "kasan.vmalloc",
@@ -276,6 +278,7 @@ pub const EARLY_NAMES: [&str; 10] = [
     "kasan.stacktrace",
     "kasan.stack_ring_size",
     "kasan.quarantine_size",
+    "kasan.free_check",
 ];
 
 /// `strcmp(arg, "off") == 0` -> 0, `"on"` -> 1, else none.
@@ -303,6 +306,7 @@ impl Globals {
             stacktrace: arg::DEFAULT,
             ring: 0,
             quarantine: Quarantine::Default,
+            free_check: false,
         }
     }
 
@@ -387,6 +391,10 @@ impl Globals {
                     }
                 }
             }
+            10 => match off_on(arg) {
+                Some(on) => self.free_check = on,
+                None => return EINVAL,
+            },
             _ => unreachable!(),
         }
         0
