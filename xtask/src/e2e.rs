@@ -8,7 +8,7 @@
 //! boots an initramfs of Debian's busybox-static, `kasan_test.ko` and `rkasan_trigger.ko`, whose
 //! `/init` reads what to do from the kernel command line (`rkasan_e2e.run=` and
 //! `rkasan_e2e.bugs=`). First `insmod kasan_test.ko` runs the upstream suite as a module; its
-//! results must match the built-in run's. Then one boot per [`SCENARIOS`] entry loads the
+//! results must match the built-in run's. Then one boot per [`scenarios()`] entry loads the
 //! trigger module under boot parameters (`kasan.fault=`, `kasan_multi_shot`,
 //! `kasan.quarantine_size=`) and checks what the console shows against the scenario's expected
 //! outcome; the C and the Rust runtime's reports must be the same line by line once addresses,

@@ -556,7 +556,7 @@ pub extern "C" fn rkasan_replay_deferred_globals() {
         }
         if dropped != 0 {
             kernel::pr_warn!(
-                "kasan: {} global arrays registered before KASAN was enabled were not poisoned\n",
+                "{} global arrays registered before KASAN was enabled were not poisoned\n",
                 dropped
             );
         }
