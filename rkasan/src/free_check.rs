@@ -234,24 +234,35 @@ impl core::fmt::Display for Finding {
 }
 
 /// The functions of a free's stack that belong to the allocator and KASAN, not to the code that
-/// freed the object: the slab entry points and their internals.
-const FREE_PATH: [&str; 16] = [
+/// freed the object: the slab's entry points, its internals that run the free hooks, and the
+/// kvfree_rcu() batching that frees on the caller's behalf.
+const FREE_PATH: [&str; 26] = [
     "kfree",
     "kvfree",
     "kfree_sensitive",
     "kvfree_sensitive",
     "kfree_bulk",
+    "kfree_nolock",
     "kmem_cache_free",
     "kmem_cache_free_bulk",
     "__kmem_cache_free_bulk",
     "slab_free",
     "slab_free_hook",
+    "slab_free_bulk",
+    "slab_free_freelist_hook",
+    "slab_free_after_rcu_debug",
     "do_slab_free",
     "__slab_free",
     "___cache_free",
+    "free_to_pcs_bulk",
+    "__rcu_free_sheaf_prepare",
+    "rcu_free_sheaf",
+    "memcg_alloc_abort_single",
     "poison_slab_object",
     "mempool_free",
     "mempool_free_slab",
+    "kvfree_rcu_bulk",
+    "kfree_rcu_work",
 ];
 
 /// The function of a `%pS` symbol (`name+0x1a/0x2b0 [module]`): `name` without a compiler

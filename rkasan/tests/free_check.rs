@@ -258,5 +258,8 @@ fn the_free_site_is_the_first_frame_outside_the_allocator() {
     assert_eq!(function_name("foo+0x1/0x2 [mod]"), "foo");
     assert_eq!(function_name("foo"), "foo");
     assert!(is_free_path("mempool_kfree"));
-    assert!(!is_free_path("kfree_rcu_work"));
+    assert!(is_free_path("kfree_rcu_work"));
+    assert!(is_free_path("slab_free_bulk"));
+    assert!(!is_free_path("rcu_do_batch"));
+    assert!(!is_free_path("kfree_skb_reason"));
 }

@@ -40,6 +40,18 @@ impl Arch {
 /// The `rkasan` case that compares KASAN's state after boot with what the command line asks.
 pub const BOOT_STATE_CASE: &str = "rkasan.boot_state_matches_command_line";
 
+/// Whether `ci` runs a config ([`Config::ci_tier`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CiTier {
+    /// Always: its cold build fits a fresh machine's CI run.
+    Always,
+    /// When its build dir already holds a kernel built from this tree ([`is_built`]): then it
+    /// costs incremental builds only; otherwise `ci` lists it as not run.
+    WhenBuilt,
+    /// Only with `matrix --all`.
+    AllOnly,
+}
+
 /// A kunitconfig of `linux/kunitconfigs/`, or an extra boot of one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Config {
@@ -243,21 +255,32 @@ impl Config {
         opts
     }
 
-    /// Whether `matrix` without `--all`, and so `ci`, runs it (and [`Config::ci_off_builds`]
-    /// says whether its component-off builds too). A fresh machine builds every build dir
-    /// from nothing: measured here on 2 cores, 6.5-7.5 minutes for a UML config, 11.5 for
-    /// x86_64, and the arm64 configs about as long, plus a minute or two per component-off build
-    /// of a tag-based config (a Rust build and a whole `kasan` run under TCG). Everything, with
-    /// bisect and e2e, would take about two hours, and CI allows 90 minutes. `ci` keeps one
-    /// config for each thing the runtime claims: Generic on UML inline (`generic`, with its
-    /// component-off builds, cheap on UML), the deferred enabling of `STATIC_LINK` (`static`),
-    /// Generic where its users run it (`x86_64` inline as syzbot, `x86_64-outline` with every
-    /// access through the runtime and CPU hotplug), and both tag modes with their extra boots.
-    /// `full` (outline and SMP on UML, which `x86_64-outline` covers on a real kernel) and
-    /// `arm64-generic` (Generic on arm64, whose Generic code is the same as x86_64's but for the
-    /// shadow offset and bound, which `rkasan.shadow_layout_matches_c` checks) run with `--all`.
-    pub fn in_ci(self) -> bool {
-        !matches!(self, Config::Full | Config::Arm64Generic)
+    /// How `matrix` without `--all`, and so `ci`, treats it (see [`CiTier`];
+    /// [`Config::ci_off_builds`] says whether its component-off builds run too). Extra boots
+    /// follow their base config.
+    ///
+    /// A fresh machine builds every build dir from nothing, and cold builds dominate: measured
+    /// on this 2-core machine (cold `ci` of 10b5f2c), 12 minutes for a UML config (the first
+    /// bisect commit's, in `generic`'s dir, 14.5 with other load), 20 for `x86_64`, about as
+    /// long for each arm64 config. Everything would take about 2.5 hours, and CI allows 90
+    /// minutes. So `ci` always runs what fits cold with a margin, one config for each thing the
+    /// runtime claims on Generic KASAN: UML inline (`generic`, with its component-off builds,
+    /// cheap on UML, and the build dir bisect uses), the deferred enabling of `STATIC_LINK`
+    /// (`static`), and Generic where its users run it (`x86_64`, syzbot's shape, which e2e's
+    /// kernel shares). `x86_64-outline` (every access through the runtime, CPU hotplug on 4
+    /// vCPUs) and the tag-based configs with their extra boots run when their build dir already
+    /// holds a kernel of this tree (any earlier `ci` or `matrix` there built it), so on a
+    /// machine that has run the lab once `ci` runs them all, incrementally; on a fresh one it
+    /// names them as not run. `full` (outline and SMP on UML, which `x86_64-outline` covers on a
+    /// real kernel) and `arm64-generic` (Generic on arm64, whose Generic code is x86_64's but
+    /// for the shadow offset and bound, which `rkasan.shadow_layout_matches_c` checks) run only
+    /// with `--all`.
+    pub fn ci_tier(self) -> CiTier {
+        match self.base() {
+            Config::Generic | Config::Static | Config::X86_64 => CiTier::Always,
+            Config::X86_64Outline | Config::SwTags | Config::HwTags => CiTier::WhenBuilt,
+            _ => CiTier::AllOnly,
+        }
     }
 
     /// Whether `ci` runs its [`Config::off_builds`]: on UML only, where a build and a run take
