@@ -112,7 +112,7 @@ pub struct Cli {
     pub mode: Mode,
     /// `--rounds` (bench).
     pub rounds: usize,
-    /// `matrix --all`: every config, not only [`Config::in_ci`]'s.
+    /// `matrix --all`: every config, not only those `ci` runs ([`Config::ci_tier`]).
     pub all: bool,
 }
 

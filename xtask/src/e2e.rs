@@ -44,8 +44,8 @@ impl Target {
     pub const ALL: [Target; 2] = [Target::Um, Target::X86_64];
 
     /// Whether `e2e` without `--all`, and so `ci`, runs it: x86_64, whose kernel is the
-    /// `x86_64` config's build, while UML's needs a build dir of its own, 7 minutes cold,
-    /// which a fresh machine's `ci` cannot afford (see [`Config::in_ci`]).
+    /// `x86_64` config's build, while UML's needs a build dir of its own, 12 minutes cold here,
+    /// which a fresh machine's `ci` cannot afford (see [`Config::ci_tier`]).
     pub fn in_ci(self) -> bool {
         self == Target::X86_64
     }

@@ -644,6 +644,30 @@ pub fn out_name(config: Config, runtime: Runtime, off: Option<&str>) -> String {
     }
 }
 
+/// Whether the build directory of `config` holds a kernel built from `tree`: its marker names
+/// the tree and the kernel image is there (a failed build may leave an old one, which an
+/// incremental build then updates). Looks only; creates nothing.
+pub fn is_built(tree: &Tree, config: Config) -> bool {
+    let Ok(cache) = util::cache_dir() else {
+        return false;
+    };
+    let dir = cache.join("build").join(config.build_name());
+    let src = fs::canonicalize(&tree.path)
+        .unwrap_or_else(|_| tree.path.clone())
+        .to_string_lossy()
+        .into_owned();
+    let image = match config.arch() {
+        Arch::Um => "linux",
+        Arch::X86_64 => "arch/x86/boot/bzImage",
+        Arch::Arm64 => "arch/arm64/boot/Image.gz",
+    };
+    fs::read_to_string(dir.join(".rkasan-srctree"))
+        .ok()
+        .as_deref()
+        == Some(src.as_str())
+        && dir.join(image).is_file()
+}
+
 /// The build directory of `config`, shared by both runtimes (and by the extra boots of its
 /// base). It remembers the tree it was built from and is emptied when the tree changes.
 fn build_dir(tree: &Tree, config: Config) -> Result<PathBuf> {

@@ -9,7 +9,7 @@ use std::fs;
 
 use serde::Serialize;
 
-use crate::kunit::{self, Config, Runtime};
+use crate::kunit::{self, CiTier, Config, Runtime};
 use crate::reports::{self, Comparison};
 use crate::results::{Counts, Results, Status};
 use crate::tree::Tree;
@@ -262,6 +262,9 @@ pub struct Matrix {
     /// Per configuration with both runtimes' runs, their `kasan` reports compared report for
     /// report ([`compare_reports`]).
     pub reports: Vec<(&'static str, Comparison)>,
+    /// The configs `ci` did not run because their build dirs were cold, as a sentence; empty
+    /// if none.
+    pub not_run: String,
 }
 
 /// Renders `lines` under `header`: a Markdown table whose separator row has the cells `align`,
@@ -393,6 +396,7 @@ impl Matrix {
             runs,
             rows,
             reports: Vec::new(),
+            not_run: String::new(),
         }
     }
 
@@ -601,6 +605,9 @@ impl Matrix {
                 }
             }
         }
+        if !self.not_run.is_empty() {
+            let _ = writeln!(out, "{}", self.not_run);
+        }
         let collisions = self.collisions();
         if !collisions.is_empty() {
             let _ = writeln!(
@@ -802,12 +809,16 @@ fn one_run(
 /// rebuilt incrementally once per runtime, an extra boot right after its base config's runs
 /// (it boots the kernel they built), and a build dir's component-off builds (Rust, one
 /// component off each) after the last run that boots its base kernel. Without `all`, only
-/// what `ci` runs ([`Config::in_ci`], [`Config::ci_off_builds`]).
-pub fn plan(all: bool) -> Vec<(Config, Runtime, Option<&'static str>)> {
+/// what `ci` runs ([`Config::ci_tier`], [`Config::ci_off_builds`]), where `built` says which
+/// build dirs hold a kernel already ([`kunit::is_built`]).
+pub fn plan(
+    all: bool,
+    built: &dyn Fn(Config) -> bool,
+) -> Vec<(Config, Runtime, Option<&'static str>)> {
     let mut plan = Vec::new();
     let configs: Vec<Config> = Config::ALL
         .into_iter()
-        .filter(|c| all || c.in_ci())
+        .filter(|c| all || in_ci(*c, built))
         .collect();
     for (i, &config) in configs.iter().enumerate() {
         for runtime in Runtime::ALL {
@@ -823,6 +834,34 @@ pub fn plan(all: bool) -> Vec<(Config, Runtime, Option<&'static str>)> {
         }
     }
     plan
+}
+
+/// Whether `ci` runs `config` ([`CiTier`]), given which build dirs are `built`.
+fn in_ci(config: Config, built: &dyn Fn(Config) -> bool) -> bool {
+    match config.ci_tier() {
+        CiTier::Always => true,
+        CiTier::WhenBuilt => built(config.base()),
+        CiTier::AllOnly => false,
+    }
+}
+
+/// The configs `ci` would run if their build dirs were built, and does not: one line for
+/// `matrix.md` and the console, empty if there are none.
+fn not_run_line(built: &dyn Fn(Config) -> bool) -> String {
+    let cold: Vec<&str> = Config::ALL
+        .into_iter()
+        .filter(|c| c.ci_tier() == CiTier::WhenBuilt && !built(c.base()))
+        .map(|c| c.name())
+        .collect();
+    if cold.is_empty() {
+        return String::new();
+    }
+    format!(
+        "not run by this ci: {} (their build dirs are cold, and cold builds of them would not \
+         fit CI's 90 minutes on 2 cores; `cargo xtask matrix --all` builds and runs them, and \
+         then every ci does)",
+        cold.join(", ")
+    )
 }
 
 /// Runs the matrix ([`plan`]: `ci`'s part of it, every config with `all`), or with `only` the
@@ -842,7 +881,21 @@ pub fn matrix(
     // there last.
     let mut built: Vec<(&'static str, Runtime, Option<&'static str>)> = Vec::new();
     let in_scope = |c: Config| only.is_none_or(|o| o.base() == c.base());
-    for (config, runtime, off) in plan(all || only.is_some())
+    // Which build dirs hold a kernel, before this matrix builds any.
+    let was_built: Vec<Config> = Config::ALL
+        .into_iter()
+        .filter(|c| kunit::is_built(tree, *c))
+        .collect();
+    let warm = |c: Config| was_built.contains(&c);
+    let not_run = if all || only.is_some() {
+        String::new()
+    } else {
+        not_run_line(&warm)
+    };
+    if !not_run.is_empty() {
+        eprintln!("==> {not_run}");
+    }
+    for (config, runtime, off) in plan(all || only.is_some(), &warm)
         .into_iter()
         .filter(|p| in_scope(p.0))
     {
@@ -889,6 +942,7 @@ pub fn matrix(
     }
     let mut m = Matrix::new(tree.path.display().to_string(), runs);
     m.reports = compare_reports(&m.runs);
+    m.not_run = not_run;
     m.write()?;
     println!("{}", m.table(false));
     let off_table = m.off_table(false);
@@ -1332,7 +1386,7 @@ mod tests {
 
     #[test]
     fn plan_orders_off_builds_after_their_dir() {
-        let plan = plan(true);
+        let plan = plan(true, &|_| false);
         let label = |(c, r, off): &(Config, Runtime, Option<&str>)| {
             format!(
                 "{c} {r}{}",
@@ -1358,7 +1412,7 @@ mod tests {
         assert!(plan.iter().all(|p| p.2.is_none() || p.1 == Runtime::Rust));
 
         // ci's part: no full, no arm64-generic, component-off builds on UML only.
-        let ci: Vec<String> = super::plan(false).iter().map(label).collect();
+        let ci: Vec<String> = super::plan(false, &|_| true).iter().map(label).collect();
         assert!(ci
             .iter()
             .all(|l| !l.starts_with("full ") && !l.starts_with("arm64-generic ")));
@@ -1368,6 +1422,27 @@ mod tests {
         assert_eq!(ci_offs.len(), 4);
         assert!(ci_offs.iter().all(|l| l.starts_with("generic rust -")));
         assert_eq!(ci.len(), labels.len() - 4 - 9);
+
+        // On a fresh machine: only what fits cold; the rest is named as not run.
+        let fresh: Vec<String> = super::plan(false, &|_| false).iter().map(label).collect();
+        let configs: Vec<&str> = fresh.iter().map(|l| l.split(' ').next().unwrap()).collect();
+        assert!(configs
+            .iter()
+            .all(|c| ["generic", "static", "x86_64"].contains(c)));
+        assert_eq!(fresh.len(), 2 + 4 + 2 + 2);
+        let line = not_run_line(&|_| false);
+        assert!(
+            line.starts_with("not run by this ci: x86_64-outline, sw-tags, hw-tags, hw-tags-async, hw-tags-off ("),
+            "{line}"
+        );
+        assert!(not_run_line(&|_| true).is_empty());
+        // A built base brings its extra boots along.
+        let warm_hw: Vec<String> = super::plan(false, &|c| c == Config::HwTags)
+            .iter()
+            .map(label)
+            .collect();
+        assert!(warm_hw.contains(&"hw-tags-async rust".to_string()));
+        assert!(!warm_hw.iter().any(|l| l.starts_with("sw-tags ")));
     }
 
     #[test]
