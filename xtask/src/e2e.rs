@@ -622,7 +622,7 @@ pub fn verdict(expect: &Expect, facts: &Facts, default_bound: Option<u64>) -> Ve
                 facts.free_check
             ));
         }
-        if !facts.checked.is_some_and(|n| n > 0) {
+        if facts.checked.unwrap_or(0) == 0 {
             bad.push(format!(
                 "quarantine objects_checked {:?}, expected some",
                 facts.checked
