@@ -109,10 +109,14 @@ fn note_word(changed: &mut Option<Changed>, at: usize, word: usize) {
     if diff == 0 {
         return;
     }
-    for (i, byte) in diff.to_ne_bytes().iter().enumerate() {
-        if *byte != 0 {
+    // A counted loop: `enumerate()` would bring core's overflow-checked counter, and a panic
+    // path, into the kernel's runtime.
+    let mut i: usize = 0;
+    for byte in diff.to_ne_bytes() {
+        if byte != 0 {
             note_byte(changed, at.wrapping_add(i));
         }
+        i = i.wrapping_add(1);
     }
 }
 
@@ -196,9 +200,11 @@ impl Finding {
         let start = object
             .wrapping_add(region.offset)
             .wrapping_add(changed.first);
-        for (i, byte) in found.iter_mut().enumerate().take(changed.span()) {
+        let mut i: usize = 0;
+        for byte in found.iter_mut().take(changed.span()) {
             // SAFETY: `first + i` is within `first..=last`, inside the region, per the caller.
             *byte = unsafe { start.wrapping_add(i).read_volatile() };
+            i = i.wrapping_add(1);
         }
         Self {
             offset: region.offset.wrapping_add(changed.first),
@@ -268,7 +274,15 @@ const FREE_PATH: [&str; 26] = [
 /// The function of a `%pS` symbol (`name+0x1a/0x2b0 [module]`): `name` without a compiler
 /// suffix (`.isra.0`, `.cold`).
 pub fn function_name(symbol: &str) -> &str {
-    let end = symbol.find(['+', '.', ' ']).unwrap_or(symbol.len());
+    // A byte loop: `str::find()` with a char pattern brings overflow checks into the kernel.
+    let bytes = symbol.as_bytes();
+    let mut end: usize = 0;
+    while let Some(&b) = bytes.get(end) {
+        if matches!(b, b'+' | b'.' | b' ') {
+            break;
+        }
+        end = end.wrapping_add(1);
+    }
     symbol.get(..end).unwrap_or(symbol)
 }
 
@@ -287,7 +301,13 @@ pub fn is_free_path(function: &str) -> bool {
 /// is titled with it, the accessing code being unknown; syzkaller then groups such reports by
 /// the object's owner.
 pub fn free_site<'a>(frames: impl IntoIterator<Item = &'a str>) -> Option<usize> {
-    frames
-        .into_iter()
-        .position(|symbol| !is_free_path(function_name(symbol)))
+    // Counted by hand, as in `note_word()`: no overflow-checked `position()` in the kernel.
+    let mut i: usize = 0;
+    for symbol in frames {
+        if !is_free_path(function_name(symbol)) {
+            return Some(i);
+        }
+        i = i.wrapping_add(1);
+    }
+    None
 }
