@@ -828,11 +828,25 @@ pub unsafe fn print_report<W: Write, S: Shadow, E: ReportEnv>(
     info: &ReportInfo<'_>,
     caller: &ReportCaller<'_>,
 ) -> fmt::Result {
-    let addr = info.access_addr;
-
     print_error_description(w, info, caller)?;
-    writeln!(w)?;
+    // SAFETY: As guaranteed by the caller.
+    unsafe { print_report_body(w, shadow, env, info) }
+}
 
+/// Everything of a report after its access line: a blank line, then the address description
+/// and the shadow dump, or only the stack for an address without shadow.
+///
+/// # Safety
+///
+/// As for [`print_report`].
+unsafe fn print_report_body<W: Write, S: Shadow, E: ReportEnv>(
+    w: &mut W,
+    shadow: &S,
+    env: &mut E,
+    info: &ReportInfo<'_>,
+) -> fmt::Result {
+    let addr = info.access_addr;
+    writeln!(w)?;
     if shadow.has_metadata(addr) {
         print_address_description(w, env, addr, info)?;
         // SAFETY: `addr` has metadata, so the caller guarantees the rows are readable.
@@ -858,10 +872,8 @@ pub unsafe fn print_write_after_free_report<W: Write, S: Shadow, E: ReportEnv>(
 ) -> fmt::Result {
     print_error_description(w, info, caller)?;
     write!(w, "{finding}")?;
-    writeln!(w)?;
-    print_address_description(w, env, info.access_addr, info)?;
-    // SAFETY: The caller guarantees that the rows around the address are readable.
-    unsafe { print_memory_metadata(w, shadow, info.first_bad_addr) }
+    // SAFETY: As guaranteed by the caller.
+    unsafe { print_report_body(w, shadow, env, info) }
 }
 
 /// Where the bogus pointer behind a fault on a shadow address probably came from.

@@ -330,22 +330,25 @@ fn kmalloc_oob_right_from_allocator_shadow() {
     assert!(got.contains(&format!("\n{}^\n", " ".repeat(64))));
 }
 
+/// A [`ReportEnv`] that prints placeholders for the kernel's own printers.
+struct Env;
+
+impl ReportEnv for Env {
+    fn dump_stack<W: Write>(&mut self, w: &mut W) -> fmt::Result {
+        writeln!(w, "<stack>")
+    }
+    fn stack_depot_print<W: Write>(&mut self, w: &mut W, handle: u32) -> fmt::Result {
+        writeln!(w, " <depot {handle:#x}>")
+    }
+    fn describe_address<W: Write>(&mut self, w: &mut W, _addr: usize) -> fmt::Result {
+        writeln!(w, "<page>")?;
+        writeln!(w)
+    }
+}
+
 /// The variants the baseline never shows: no shadow at all, zero-sized accesses, stacks.
 #[test]
 fn report_variants() {
-    struct Env;
-    impl ReportEnv for Env {
-        fn dump_stack<W: Write>(&mut self, w: &mut W) -> fmt::Result {
-            writeln!(w, "<stack>")
-        }
-        fn stack_depot_print<W: Write>(&mut self, w: &mut W, handle: u32) -> fmt::Result {
-            writeln!(w, " <depot {handle:#x}>")
-        }
-        fn describe_address<W: Write>(&mut self, w: &mut W, _addr: usize) -> fmt::Result {
-            writeln!(w, "<page>")?;
-            writeln!(w)
-        }
-    }
     let mut shadow = vec![KASAN_SLAB_REDZONE; 128];
     let arena = Arena::new(0x1_0000, &mut shadow).unwrap();
     let caller = ReportCaller {
@@ -442,19 +445,6 @@ fn report_variants() {
 fn write_after_free_report() {
     use rkasan::free_check::{Changed, Finding, FINDING_BYTES};
     use rkasan::shadow::{KASAN_SLAB_FREE, KASAN_SLAB_FREE_META};
-    struct Env;
-    impl ReportEnv for Env {
-        fn dump_stack<W: Write>(&mut self, w: &mut W) -> fmt::Result {
-            writeln!(w, "<stack>")
-        }
-        fn stack_depot_print<W: Write>(&mut self, w: &mut W, handle: u32) -> fmt::Result {
-            writeln!(w, " <depot {handle:#x}>")
-        }
-        fn describe_address<W: Write>(&mut self, w: &mut W, _addr: usize) -> fmt::Result {
-            writeln!(w, "<page>")?;
-            writeln!(w)
-        }
-    }
     // A freed 128-byte object at 0x1_0100, its free meta at its start.
     let mut shadow = vec![KASAN_SLAB_REDZONE; 128];
     shadow[0x20] = KASAN_SLAB_FREE_META;
