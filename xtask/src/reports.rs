@@ -75,14 +75,35 @@ pub fn mask(line: &str) -> String {
 /// The lines of a console the runtimes must agree on, masked: the KASAN reports without their
 /// stack frames, the malformed-option warnings, the panic line and the trigger's own lines. A
 /// report's shadow dump depends on where the slab put the object (its neighbours differ from
-/// boot to boot), so it is reduced to [`shadow_window`].
+/// boot to boot), so it is reduced to [`shadow_window`]. The call trace, up to its blank line,
+/// is left out whole: the kernel's unwinder prints it for either runtime, and what it finds
+/// below a syscall entry (an unreliable `? 0x...` frame or none, seen on x86_64) varies.
 pub fn report_lines(console: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut in_report = false;
+    let mut in_trace = false;
     let mut dump: Option<Vec<&str>> = None;
     for raw in console.lines() {
         let line = strip_time(raw);
         let t = line.trim();
+        if in_trace {
+            // The trace ends at its blank line, or where the report goes on without one.
+            const AFTER: [&str; 4] = [
+                "Allocated by",
+                "Freed by",
+                "The buggy address",
+                "Memory state",
+            ];
+            in_trace = !t.is_empty() && !AFTER.iter().any(|a| t.starts_with(a));
+            if in_trace {
+                continue;
+            }
+        }
+        if in_report && t == "Call Trace:" {
+            in_trace = true;
+            out.push(t.to_string());
+            continue;
+        }
         let rule = t.len() >= 60 && t.chars().all(|c| c == '=');
         if rule {
             if let Some(rows) = dump.take() {
