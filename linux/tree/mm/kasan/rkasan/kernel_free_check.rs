@@ -15,7 +15,6 @@
 //! `init_on_free` uses the uninstrumented `__memset()`.
 
 use crate::free_check::{self, checked_region, CheckedRegion, Finding};
-use crate::kernel_cstr;
 use crate::params;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -55,12 +54,8 @@ fn region(object_size: c_uint, meta_bytes: usize) -> Option<CheckedRegion> {
 /// `arg` is null or a NUL-terminated string; `on` is valid for writes.
 #[no_mangle]
 pub unsafe extern "C" fn rkasan_free_check_param(arg: *const c_char, on: *mut bool) -> c_int {
-    let arg = if arg.is_null() {
-        None
-    } else {
-        // SAFETY: Non-null and NUL-terminated, per the caller.
-        Some(unsafe { kernel_cstr::bytes(arg) })
-    };
+    // SAFETY: Null or NUL-terminated, per the caller.
+    let arg = unsafe { crate::kernel_quarantine::arg_bytes(arg) };
     match params::early_kasan_free_check(arg) {
         Ok(value) => {
             // SAFETY: Valid for writes, per the caller.

@@ -610,7 +610,7 @@ pub unsafe extern "C" fn rkasan_quarantine_stats(stats: *mut RawStats) {
 /// # Safety
 ///
 /// `arg` is null or a NUL-terminated string.
-unsafe fn arg_bytes<'a>(arg: *const c_char) -> Option<&'a [u8]> {
+pub(crate) unsafe fn arg_bytes<'a>(arg: *const c_char) -> Option<&'a [u8]> {
     if arg.is_null() {
         return None;
     }
