@@ -8,7 +8,8 @@
 //! with the Rust runtime (both in `bench-<mode>`, C first, so the Rust build is incremental).
 //! Each `linux` is copied out after its build, so the three coexist; they run interleaved
 //! (off, C, Rust, off, C, Rust, ...) for a number of rounds, with `kasan_multi_shot`, and every
-//! case's figure is the median over the rounds of the suite's own medians.
+//! case's figure is the median over the rounds of the suite's own medians. The rounds themselves
+//! (their order and samples) are [`crate::rounds`]'s, which the replay shares.
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
@@ -19,10 +20,13 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::config::{Arch, Config};
 use crate::hotpath;
-use crate::kunit::{self, Arch, Config};
+use crate::kunit;
+use crate::objcheck;
 use crate::replay;
-use crate::setup;
+use crate::rounds::{record, round_order, Kernel, Samples};
+use crate::toolchain;
 use crate::tree::Tree;
 use crate::util::{self, bail, Context, Result, Step};
 
@@ -65,30 +69,7 @@ impl fmt::Display for Mode {
     }
 }
 
-/// One of the three kernels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Kernel {
-    /// KASAN off.
-    Off,
-    /// KASAN, C runtime.
-    C,
-    /// KASAN, Rust runtime.
-    Rust,
-}
-
 impl Kernel {
-    /// All three, in build and run order.
-    pub const ALL: [Kernel; 3] = [Kernel::Off, Kernel::C, Kernel::Rust];
-
-    /// Its name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kernel::Off => "off",
-            Kernel::C => "c",
-            Kernel::Rust => "rust",
-        }
-    }
-
     /// `--kconfig_add` options on top of the fragment.
     fn kconfig_add(self) -> &'static [&'static str] {
         match self {
@@ -270,39 +251,6 @@ impl Row {
         let c_over = c - off;
         (c_over > off.abs() * 0.01 && c_over > 0.0).then(|| (rust - off) / c_over)
     }
-}
-
-/// The samples of every round: `samples[kernel][case][round - 1]` = the figure of that round
-/// (NaN if that round's console lacks it).
-pub type Samples = BTreeMap<Kernel, BTreeMap<String, Vec<f64>>>;
-
-/// The items in the order round `round` (from 1) runs them: each round starts with the next
-/// one, so that no kernel always runs first or last.
-pub fn round_order<T: Clone>(items: &[T], round: usize) -> Vec<T> {
-    let mut order = items.to_vec();
-    if !items.is_empty() {
-        order.rotate_left((round - 1) % items.len());
-    }
-    order
-}
-
-/// Records `v`, round `round`'s (from 1) figure of case `name` with `kernel`, and the case's
-/// first appearance in `order`. A figure a round lost is NaN, so the index stays the round and
-/// rounds stay paired.
-pub fn record(
-    samples: &mut Samples,
-    order: &mut Vec<String>,
-    kernel: Kernel,
-    round: usize,
-    name: String,
-    v: f64,
-) {
-    if !order.contains(&name) {
-        order.push(name.clone());
-    }
-    let values = samples.entry(kernel).or_default().entry(name).or_default();
-    values.resize(round - 1, f64::NAN);
-    values.push(v);
 }
 
 /// The rows, in the order the cases first appear in `order`.
@@ -521,7 +469,7 @@ fn build(
         );
     }
     if kernel == Kernel::Rust {
-        kunit::check_runtime_object(&build)?;
+        objcheck::check_runtime_object(&build)?;
     }
     check_instrumented(&build, kernel)?;
     let bin = out.join(format!("linux-{}", kernel.name()));
@@ -534,7 +482,7 @@ fn build(
 fn check_instrumented(build: &Path, kernel: Kernel) -> Result<()> {
     let obj = build.join("mm/rkasan_bench.o");
     let undefined = util::capture(
-        Command::new(Path::new(setup::LLVM_BIN).join("llvm-nm"))
+        Command::new(Path::new(toolchain::LLVM_BIN).join("llvm-nm"))
             .arg("-u")
             .arg(&obj),
     )?;
@@ -832,23 +780,6 @@ ok 1 rkasan_bench
         assert_eq!(median(&[5.0, 1.0, 3.0]), Some(3.0));
         assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
         assert_eq!(median(&[f64::NAN, 2.0]), Some(2.0));
-    }
-
-    #[test]
-    fn rounds_rotate_and_stay_paired() {
-        assert_eq!(round_order(&[1, 2, 3], 1), vec![1, 2, 3]);
-        assert_eq!(round_order(&[1, 2, 3], 2), vec![2, 3, 1]);
-        assert_eq!(round_order(&[1, 2, 3], 4), vec![1, 2, 3]);
-        assert!(round_order::<u8>(&[], 3).is_empty());
-        let (mut samples, mut order) = (Samples::new(), Vec::new());
-        record(&mut samples, &mut order, Kernel::C, 1, "a".into(), 1.0);
-        record(&mut samples, &mut order, Kernel::C, 3, "a".into(), 3.0);
-        record(&mut samples, &mut order, Kernel::Rust, 2, "b".into(), 2.0);
-        assert_eq!(order, ["a", "b"]);
-        let a = &samples[&Kernel::C]["a"];
-        assert_eq!((a.len(), a[0], a[2]), (3, 1.0, 3.0));
-        assert!(a[1].is_nan());
-        assert!(samples[&Kernel::Rust]["b"][0].is_nan());
     }
 
     #[test]

@@ -20,7 +20,8 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use crate::kunit::{self, Arch, Config, Runtime};
+use crate::config::{Arch, Config, Runtime};
+use crate::kunit;
 use crate::series::BRANCH;
 use crate::tree::Tree;
 use crate::util::{self, bail, Result, Step};
@@ -220,7 +221,7 @@ pub fn bisect(tree: &Tree, jobs: usize) -> Result<bool> {
     );
     let start = Instant::now();
     let fragment = util::read(&config.fragment())?;
-    let make = crate::setup::make_options(Arch::Um)?;
+    let make = crate::toolchain::make_options(Arch::Um)?;
     let mut record = Record::load(&dir);
     let mut built = Vec::new();
     {

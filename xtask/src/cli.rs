@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use crate::bench::Mode;
-use crate::kunit::{Config, Runtime};
+use crate::config::{Config, Runtime};
 
 /// Usage text.
 pub const USAGE: &str = "\

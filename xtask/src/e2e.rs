@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::kunit::{self, Arch, Config, Runtime};
+use crate::config::{Arch, Config, Runtime, QEMU_X86_64};
+use crate::kunit;
 use crate::reports::{first_difference, mask, report_lines, strip_time};
 use crate::results::{parse_ktap, Results, Status};
 use crate::tree::Tree;
@@ -674,7 +675,7 @@ fn boot(
             let accel = kunit::x86_64_accel(&bzimage, cwd);
             let mut args = kunit::x86_64_qemu_args(&bzimage, &all, accel, target.cpus());
             args.extend(["-initrd".to_string(), initrd.display().to_string()]);
-            (PathBuf::from(kunit::QEMU_X86_64), args)
+            (PathBuf::from(QEMU_X86_64), args)
         }
     };
     kunit::boot_to_file(&program, &args, cwd, log, timeout)

@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-use crate::setup;
+use crate::toolchain;
 use crate::util::{self, Result};
 
 /// One instruction of an `llvm-objdump -d --no-show-raw-insn` listing.
@@ -157,7 +157,7 @@ pub fn report(
 pub fn lister(bin: &Path) -> impl Fn(&str) -> Result<Vec<Insn>> + '_ {
     move |name: &str| {
         let out = util::capture(
-            Command::new(Path::new(setup::LLVM_BIN).join("llvm-objdump"))
+            Command::new(Path::new(toolchain::LLVM_BIN).join("llvm-objdump"))
                 .args(["-d", "--no-show-raw-insn"])
                 .arg(format!("--disassemble-symbols={name}"))
                 .arg(bin),

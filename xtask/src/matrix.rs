@@ -9,7 +9,8 @@ use std::fs;
 
 use serde::Serialize;
 
-use crate::kunit::{self, CiTier, Config, Runtime};
+use crate::config::{out_name, CiTier, Config, Runtime};
+use crate::kunit;
 use crate::reports::{self, Comparison};
 use crate::results::{Counts, Results, Status};
 use crate::tree::Tree;
@@ -733,7 +734,7 @@ pub fn compare_reports(runs: &[Run]) -> Vec<(&'static str, Comparison)> {
     };
     let console = |config: Config, runtime: Runtime| {
         let path = util::out_dir()
-            .join(kunit::out_name(config, runtime, None))
+            .join(out_name(config, runtime, None))
             .join("console.log");
         fs::read(path).map(|raw| String::from_utf8_lossy(&raw).into_owned())
     };

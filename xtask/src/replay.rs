@@ -11,8 +11,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::bench::{self, Kernel, Samples};
-use crate::setup;
+use crate::rounds::{record, round_order, Kernel, Samples};
+use crate::toolchain;
 use crate::util::{self, bail, Result};
 
 /// The functions of `mm/rkasan_bench.c` the replay calls, in its argument order.
@@ -23,7 +23,7 @@ pub fn build(out: &Path) -> Result<PathBuf> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("replay/replay.c");
     let bin = out.join("replay");
     util::capture(
-        Command::new(Path::new(setup::LLVM_BIN).join("clang"))
+        Command::new(Path::new(toolchain::LLVM_BIN).join("clang"))
             .args(["-O2", "-Wall", "-Wextra", "-Werror", "-o"])
             .arg(&bin)
             .arg(&src),
@@ -68,7 +68,8 @@ pub fn run(
     let replay = build(out)?;
     let mut args = Vec::new();
     for (kernel, bin) in bins {
-        let nm = util::capture(Command::new(Path::new(setup::LLVM_BIN).join("llvm-nm")).arg(bin))?;
+        let nm =
+            util::capture(Command::new(Path::new(toolchain::LLVM_BIN).join("llvm-nm")).arg(bin))?;
         match addresses(&nm) {
             Ok(a) => args.push((*kernel, bin.clone(), a)),
             Err(e) => bail!("{}: {e} (not a bench kernel?)", bin.display()),
@@ -77,10 +78,10 @@ pub fn run(
     let mut samples = Samples::new();
     let mut order = Vec::new();
     for round in 1..=rounds {
-        for (kernel, bin, addrs) in &bench::round_order(&args, round) {
+        for (kernel, bin, addrs) in &round_order(&args, round) {
             let output = util::capture(Command::new(&replay).arg(bin).args(addrs))?;
             for (name, v) in parse(&output) {
-                bench::record(&mut samples, &mut order, *kernel, round, name, v);
+                record(&mut samples, &mut order, *kernel, round, name, v);
             }
         }
     }

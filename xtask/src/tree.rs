@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::setup;
+use crate::toolchain;
 use crate::util::{self, bail, Context, Result, Step};
 
 /// The ref that marks the commit `apply` builds the `rkasan` branch on.
@@ -460,7 +460,7 @@ fn find_or_download_deb() -> Result<PathBuf> {
         format!("apt-get download {PACKAGE}"),
         Some(&format!("log: {}", log.display())),
     );
-    setup::apt_update(
+    toolchain::apt_update(
         Command::new("apt-get").env("APT_CONFIG", &conf),
         &log,
         "sid and trixie-backports",
