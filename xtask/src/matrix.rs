@@ -249,6 +249,10 @@ pub struct Row {
     pub rust: &'static str,
     /// True by [`is_regression`].
     pub regression: bool,
+    /// The Rust run's first failure line of the case, if it failed: printed under a
+    /// regression, so that a CI log says which expectation failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rust_failure: Option<String>,
 }
 
 /// The whole matrix.
@@ -365,9 +369,21 @@ fn rows_of(
                 c: c.word(),
                 rust: rust.word(),
                 regression: is_regression(c, rust),
+                rust_failure: rust_run.and_then(|r| failure(&r.results, &suite, &case)),
             }
         })
         .collect()
+}
+
+/// The first failure line of `suite.case` in `results`, if it has one.
+fn failure(results: &Results, suite: &str, case: &str) -> Option<String> {
+    results
+        .suites
+        .iter()
+        .filter(|s| s.name == suite)
+        .flat_map(|s| &s.cases)
+        .find(|c| c.name == case)
+        .and_then(|c| c.failure.clone())
 }
 
 impl Matrix {
@@ -665,6 +681,9 @@ impl Matrix {
             }
             for r in here {
                 let _ = writeln!(out, "  {name} {}: C {}, Rust {}", r.case, r.c, r.rust);
+                if let Some(line) = &r.rust_failure {
+                    let _ = writeln!(out, "      {line}");
+                }
             }
         }
         out
@@ -1231,8 +1250,14 @@ mod tests {
         let mut rust = c.clone();
         for case in &mut rust.suites[0].cases {
             match case.name.as_str() {
-                "kmalloc_oob_right" => case.status = Status::Fail,
-                "kasan_strings" => case.status = Status::Pass,
+                "kmalloc_oob_right" => {
+                    case.status = Status::Fail;
+                    case.failure = Some("EXPECTATION FAILED at mm/kasan/kasan_test_c.c:1".into());
+                }
+                "kasan_strings" => {
+                    case.status = Status::Pass;
+                    case.failure = None;
+                }
                 _ => {}
             }
         }
@@ -1261,6 +1286,11 @@ mod tests {
         assert!(m
             .summary()
             .contains("  full kasan.rust_uaf: C PASS, Rust -\n"));
+        // A failed case's failure line goes under it; a missing case has none.
+        assert!(m.summary().contains(
+            "  full kasan.kmalloc_oob_right: C PASS, Rust FAIL\n      \
+             EXPECTATION FAILED at mm/kasan/kasan_test_c.c:1\n  full kasan.rust_uaf"
+        ));
         let json = serde_json::to_value(&m).unwrap();
         assert_eq!(json["runs"][0]["state"]["state"], "ran");
         assert_eq!(json["rows"][0]["c"], "PASS");
