@@ -19,9 +19,9 @@ use core::fmt::{self, Write};
 use crate::check::{byte_accessible, find_first_bad_addr};
 use crate::shadow::{
     Shadow, KASAN_ALLOCA_LEFT, KASAN_ALLOCA_RIGHT, KASAN_GLOBAL_REDZONE, KASAN_GRANULE_MASK,
-    KASAN_GRANULE_SIZE, KASAN_PAGE_FREE, KASAN_PAGE_REDZONE, KASAN_SHADOW_SCALE_SHIFT,
-    KASAN_SLAB_FREE, KASAN_SLAB_FREE_META, KASAN_SLAB_REDZONE, KASAN_STACK_LEFT, KASAN_STACK_MID,
-    KASAN_STACK_PARTIAL, KASAN_STACK_RIGHT, KASAN_VMALLOC_INVALID,
+    KASAN_GRANULE_SIZE, KASAN_PAGE_FREE, KASAN_PAGE_REDZONE, KASAN_SLAB_FREE, KASAN_SLAB_FREE_META,
+    KASAN_SLAB_REDZONE, KASAN_STACK_LEFT, KASAN_STACK_MID, KASAN_STACK_PARTIAL, KASAN_STACK_RIGHT,
+    KASAN_VMALLOC_INVALID,
 };
 
 /// Shadow bytes per block of the memory-state dump: `META_BYTES_PER_BLOCK` in mm/kasan/kasan.h.
@@ -890,19 +890,20 @@ pub struct NonCanonical {
 
 /// Decodes a faulting address that may be a shadow access for a bogus pointer.
 ///
-/// Follows `kasan_non_canonical_hook()` in mm/kasan/report.c: `None` if `addr` is below
-/// `KASAN_SHADOW_OFFSET` (no memory address maps there); `in_shadow` is upstream's
-/// `addr_in_shadow(addr)` (between `KASAN_SHADOW_START` and `KASAN_SHADOW_END`).
-pub const fn non_canonical_bug_type(
+/// Follows `kasan_non_canonical_hook()` in mm/kasan/report.c: `None` if `addr` is below the
+/// shadow of address 0 (`KASAN_SHADOW_OFFSET`: every shadow address, even of a bogus pointer,
+/// is at or above it); `in_shadow` is upstream's `addr_in_shadow(addr)` (between
+/// `KASAN_SHADOW_START` and `KASAN_SHADOW_END`).
+pub fn non_canonical_bug_type<S: Shadow>(
+    shadow: &S,
     addr: usize,
-    shadow_offset: usize,
     in_shadow: bool,
     layout: &AddressLayout,
 ) -> Option<NonCanonical> {
-    if addr < shadow_offset {
+    if addr < shadow.mem_to_shadow(0).addr() {
         return None;
     }
-    let orig_addr = addr.wrapping_sub(shadow_offset) << KASAN_SHADOW_SCALE_SHIFT;
+    let orig_addr = shadow.shadow_to_mem(core::ptr::without_provenance(addr));
     let bug_type = if orig_addr < layout.page_size {
         "null-ptr-deref"
     } else if orig_addr < layout.task_size {
@@ -1015,28 +1016,61 @@ mod tests {
         assert!(!meta_row_is_guilty(0x61db2000, 0x61db2080));
     }
 
+    /// The shadow layout of x86_64 (`KASAN_SHADOW_OFFSET` of its defconfig), without memory.
+    struct X86Shadow;
+
+    impl Shadow for X86Shadow {
+        fn mem_to_shadow(&self, addr: usize) -> *mut u8 {
+            core::ptr::without_provenance_mut((addr >> 3).wrapping_add(0xdffffc0000000000))
+        }
+        fn shadow_to_mem(&self, shadow: *const u8) -> usize {
+            shadow.addr().wrapping_sub(0xdffffc0000000000) << 3
+        }
+        fn has_metadata(&self, _addr: usize) -> bool {
+            false
+        }
+        unsafe fn fill(&self, _shadow: *mut u8, _value: u8, _len: usize) {}
+    }
+
     #[test]
     fn non_canonical() {
         let off = 0xdffffc0000000000usize;
-        let nc = non_canonical_bug_type(off + 1, off, true, &LAYOUT).unwrap();
+        // The shadow load of `*(u8 *)0x10`, which the GP fault handler sees.
+        let nc = non_canonical_bug_type(&X86Shadow, off + 2, true, &LAYOUT).unwrap();
         assert_eq!(nc.bug_type, "null-ptr-deref");
         let mut s = String::new();
         print_non_canonical(&mut s, &nc).unwrap();
         assert_eq!(
             s,
-            "KASAN: null-ptr-deref in range [0x0000000000000008-0x000000000000000f]\n"
+            "KASAN: null-ptr-deref in range [0x0000000000000010-0x0000000000000017]\n"
         );
-        assert_eq!(non_canonical_bug_type(off - 1, off, false, &LAYOUT), None);
         assert_eq!(
-            non_canonical_bug_type(off + (1 << 40), off, true, &LAYOUT)
+            non_canonical_bug_type(&X86Shadow, off - 1, false, &LAYOUT),
+            None
+        );
+        assert_eq!(
+            non_canonical_bug_type(&X86Shadow, off + (1 << 40), true, &LAYOUT)
                 .unwrap()
                 .bug_type,
             "probably user-memory-access"
         );
+        let kernel = non_canonical_bug_type(&X86Shadow, 0xfffffbfff0000000, true, &LAYOUT);
         assert_eq!(
-            non_canonical_bug_type(off + (0xffff_8000_0000_0000 >> 3), off, false, &LAYOUT)
-                .unwrap()
-                .bug_type,
+            kernel,
+            Some(NonCanonical {
+                bug_type: "probably wild-memory-access",
+                orig_addr: 0xffffffff80000000,
+            })
+        );
+        assert_eq!(
+            non_canonical_bug_type(
+                &X86Shadow,
+                off + (0xffff_8000_0000_0000 >> 3),
+                false,
+                &LAYOUT
+            )
+            .unwrap()
+            .bug_type,
             "maybe wild-memory-access"
         );
     }

@@ -242,7 +242,7 @@ pub unsafe extern "C" fn rk_invalid_free_type(ptr: usize, object: usize) -> i32 
 #[no_mangle]
 pub extern "C" fn rk_non_canonical(addr: usize, in_shadow: bool) -> usize {
     let mut w = Count(0);
-    if let Some(nc) = non_canonical_bug_type(addr, KASAN_SHADOW_OFFSET, in_shadow, &LAYOUT) {
+    if let Some(nc) = non_canonical_bug_type(&K, addr, in_shadow, &LAYOUT) {
         let _ = print_non_canonical(&mut w, &nc);
     }
     w.0
