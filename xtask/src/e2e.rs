@@ -325,6 +325,9 @@ pub struct Expect {
     pub bound: Option<Bound>,
     /// `kasan.free_check` on, as debugfs `kasan/quarantine` says, with objects checked.
     pub free_check: bool,
+    /// The line of `kasan_non_canonical_hook()` (`KASAN: null-ptr-deref in range [...]`) the
+    /// oops of a bogus pointer's shadow check must carry, if any; none may appear otherwise.
+    pub non_canonical: Option<&'static str>,
 }
 
 /// An expected quarantine bound.
@@ -343,7 +346,8 @@ pub struct Scenario {
     pub name: &'static str,
     /// Extra kernel parameters.
     pub params: Vec<String>,
-    /// The trigger module's `bugs=` (`r` read, `w` write), or empty for no module.
+    /// The trigger module's `bugs=` (`r` read, `w` write, `n` NULL pointer read), or empty for
+    /// no module.
     pub bugs: &'static str,
     /// Only with the Rust runtime (a parameter the C runtime does not have).
     pub rust_only: bool,
@@ -357,6 +361,7 @@ const REPORT: Expect = Expect {
     malformed: None,
     bound: None,
     free_check: false,
+    non_canonical: None,
 };
 
 /// The quarantine size the `quarantine-size` scenario sets, in MiB: it passes it with the `M`
@@ -407,7 +412,7 @@ pub fn scenarios(target: Target) -> Vec<Scenario> {
             ..REPORT
         },
     };
-    vec![
+    let mut all = vec![
         Scenario {
             name: "one-shot",
             params: vec![],
@@ -515,7 +520,27 @@ pub fn scenarios(target: Target) -> Vec<Scenario> {
                 ..REPORT
             },
         },
-    ]
+    ];
+    if target == Target::X86_64 {
+        // The x86_64 kernel has inline checks: the check of `*(NULL + 16)` loads the shadow
+        // byte at `KASAN_SHADOW_OFFSET + 2`, a non-canonical address, and the general
+        // protection fault's oops decodes it. UML's outline checks have shadow for every
+        // address, so there the read itself faults and no hook runs.
+        all.push(Scenario {
+            name: "null-ptr-deref",
+            params: vec![],
+            bugs: "n",
+            rust_only: false,
+            expect: Expect {
+                reports: 0,
+                non_canonical: Some(
+                    "KASAN: null-ptr-deref in range [0x0000000000000010-0x0000000000000017]",
+                ),
+                ..REPORT
+            },
+        });
+    }
+    all
 }
 
 /// What a console shows.
@@ -539,6 +564,8 @@ pub struct Facts {
     pub free_check: Option<String>,
     /// The quarantine's `objects_checked:`.
     pub checked: Option<u64>,
+    /// The lines of `kasan_non_canonical_hook()`: `KASAN: <type> in range [...]`.
+    pub non_canonical: Vec<String>,
 }
 
 /// Reads the facts off a console.
@@ -573,6 +600,9 @@ pub fn facts(console: &str) -> Facts {
         }
         if let Some(v) = line.trim().strip_prefix("objects_checked:") {
             f.checked = v.trim().parse().ok();
+        }
+        if line.trim().starts_with("KASAN: ") && line.contains(" in range [") {
+            f.non_canonical.push(line.trim().to_string());
         }
     }
     f
@@ -636,6 +666,13 @@ pub fn verdict(expect: &Expect, facts: &Facts, default_bound: Option<u64>) -> Ve
         }
     } else if facts.free_check.as_deref() == Some("on") {
         bad.push("quarantine free_check on, expected off".into());
+    }
+    let want: Vec<&str> = expect.non_canonical.into_iter().collect();
+    if facts.non_canonical != want {
+        bad.push(format!(
+            "non-canonical-address lines {:?}, expected {want:?}",
+            facts.non_canonical
+        ));
     }
     bad
 }
@@ -1127,6 +1164,55 @@ rkasan_trigger: done
 rkasan-e2e: insmod status 0
 rkasan-e2e: done
 ";
+
+    /// The x86_64 oops of `bugs=n` (Rust runtime), as QEMU's console shows it.
+    const NULL_READ: &str = "\
+[    2.100000] rkasan_trigger: NULL pointer read
+[    2.100100] Oops: general protection fault, probably for non-canonical address 0xdffffc0000000002: 0000 [#1] SMP KASAN NOPTI
+[    2.100200] KASAN: null-ptr-deref in range [0x0000000000000010-0x0000000000000017]
+[    2.100300] CPU: 1 UID: 0 PID: 52 Comm: insmod Tainted: G           O        7.2.13 #3 PREEMPT(voluntary)
+[    2.100400] RIP: 0010:rkasan_trigger_init+0x4b/0x1a0 [rkasan_trigger]
+[    2.100500] ---[ end trace 0000000000000000 ]---
+Segmentation fault
+rkasan-e2e: insmod status 139
+rkasan-e2e: done
+";
+
+    #[test]
+    fn null_pointer_read_is_decoded() {
+        let scenario = scenarios(Target::X86_64)
+            .into_iter()
+            .find(|s| s.name == "null-ptr-deref")
+            .unwrap();
+        assert_eq!(scenario.bugs, "n");
+        assert!(scenarios(Target::Um)
+            .iter()
+            .all(|s| s.name != "null-ptr-deref"));
+        let f = facts(NULL_READ);
+        assert_eq!(f.reports, 0);
+        assert!(f.done && !f.trigger_done);
+        assert_eq!(verdict(&scenario.expect, &f, None), Vec::<String>::new());
+        // Another range, or no line, is wrong.
+        let wide = NULL_READ.replace("0x0000000000000017]", "0x000000000000001f]");
+        assert_eq!(verdict(&scenario.expect, &facts(&wide), None).len(), 1);
+        let none = NULL_READ.replace("KASAN: null-ptr-deref", "nothing");
+        assert_eq!(verdict(&scenario.expect, &facts(&none), None).len(), 1);
+        // The one-shot scenario has no such line.
+        let one_shot = &scenarios(Target::X86_64)[0];
+        assert!(verdict(&one_shot.expect, &facts(NULL_READ), None)
+            .iter()
+            .any(|p| p.starts_with("non-canonical-address lines")));
+        // Both lines are compared C vs Rust, masked.
+        let lines = report_lines(NULL_READ);
+        assert_eq!(
+            lines[1..],
+            [
+                "Oops: general protection fault, probably for non-canonical address 0x?: 0000 [#?] \
+                 SMP KASAN NOPTI",
+                "KASAN: null-ptr-deref in range [0x?-0x?]",
+            ]
+        );
+    }
 
     #[test]
     fn verdicts() {

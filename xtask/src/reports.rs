@@ -73,7 +73,8 @@ pub fn mask(line: &str) -> String {
 }
 
 /// The lines of a console the runtimes must agree on, masked: the KASAN reports without their
-/// stack frames, the malformed-option warnings, the panic line and the trigger's own lines. A
+/// stack frames, the malformed-option warnings, the panic line, the general protection fault
+/// line with the non-canonical hook's and the trigger's own lines. A
 /// report's shadow dump depends on where the slab put the object (its neighbours differ from
 /// boot to boot), so it is reduced to [`shadow_window`]. The call trace, up to its blank line,
 /// is left out whole: the kernel's unwinder prints it for either runtime, and what it finds
@@ -120,7 +121,12 @@ pub fn report_lines(console: &str) -> Vec<String> {
             rows.push(line.trim_end());
             continue;
         }
+        // The oops of a bogus pointer's shadow check and `kasan_non_canonical_hook()`'s line
+        // in it are printed outside the rules.
+        let non_canonical = t.contains("general protection fault")
+            || (t.starts_with("KASAN: ") && t.contains(" in range ["));
         let keep = in_report
+            || non_canonical
             || t.contains("Malformed early option")
             || t.contains("Kernel panic - not syncing")
             || t.starts_with("rkasan_trigger: ");
