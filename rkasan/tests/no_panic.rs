@@ -16,7 +16,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The generated crate root. `{SRC}` is replaced by the path of `rkasan/src`.
+/// The generated crate root. `{SRC}` is replaced by the path of the core modules,
+/// `linux/tree/mm/kasan/rkasan`.
 const CRATE_ROOT: &str = r#"
 #![no_std]
 #![allow(missing_docs, unreachable_pub, dead_code)]
@@ -643,7 +644,7 @@ fn build_object(
     opt_level: &str,
     debug_assertions: &str,
 ) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../linux/tree/mm/kasan/rkasan");
     let root = dir.join(format!("{name}.rs"));
     std::fs::write(&root, source.replace("{SRC}", src.to_str().unwrap())).unwrap();
     let obj = dir.join(format!("{name}-O{opt_level}-da{debug_assertions}.o"));

@@ -16,8 +16,6 @@ use crate::util::{self, bail, Context, Result, Step};
 
 /// The branch `apply` makes.
 pub const BRANCH: &str = "rkasan";
-/// Where the core crate's modules land in the kernel tree.
-pub const CORE_DEST: &str = "mm/kasan/rkasan";
 
 /// One thing a commit contains.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,9 +23,6 @@ pub enum Item {
     /// A file, or every file under a directory, of `linux/tree/`, copied to the same path in the
     /// kernel tree.
     Overlay(String),
-    /// Modules of the core crate, `rkasan/src/<name>.rs`, copied to `mm/kasan/rkasan/`: the
-    /// named ones, or with no name every module except `lib.rs`.
-    Core(Vec<String>),
     /// A patch of `linux/patches/`, applied with `git apply`.
     Patch(String),
 }
@@ -119,30 +114,15 @@ impl Manifest {
                     });
                     target = BodyTarget::Commit;
                 }
-                "overlay" | "patch" | "core" => {
-                    let item = match key {
-                        "overlay" => Item::Overlay(clean_rel(value, n)?),
-                        "patch" => Item::Patch(clean_rel(value, n)?),
-                        _ => Item::Core(core_names(value, n)?),
+                "overlay" | "patch" => {
+                    let item = if key == "overlay" {
+                        Item::Overlay(clean_rel(value, n)?)
+                    } else {
+                        Item::Patch(clean_rel(value, n)?)
                     };
-                    // What the item puts in the tree; each may be listed once.
-                    let keys = match &item {
-                        Item::Core(names) if names.is_empty() => vec!["core *".to_string()],
-                        Item::Core(names) => names.iter().map(|m| format!("core {m}")).collect(),
-                        other => vec![format!("{other:?}")],
-                    };
-                    for k in keys {
-                        if !seen.insert(k) {
-                            bail!("linux/series:{n}: {key} {value} is listed twice");
-                        }
-                    }
-                    if seen.contains("core *")
-                        && seen.iter().filter(|k| k.starts_with("core ")).count() > 1
-                    {
-                        bail!(
-                            "linux/series:{n}: a `core` without module names takes every \
-                             module: it cannot be combined with another `core` item"
-                        );
+                    // What the item puts in the tree may be listed once.
+                    if !seen.insert(format!("{item:?}")) {
+                        bail!("linux/series:{n}: {key} {value} is listed twice");
                     }
                     match m.commits.last_mut() {
                         Some(c) => c.items.push(item),
@@ -151,7 +131,7 @@ impl Manifest {
                 }
                 _ => bail!(
                     "linux/series:{n}: unknown line `{line}` (expected author:, cover:, commit:, \
-                     |, overlay:, core or patch:)"
+                     |, overlay: or patch:)"
                 ),
             }
         }
@@ -203,30 +183,6 @@ fn is_kernel_subject(s: &str) -> bool {
     }
 }
 
-/// The module names of a `core:` line: words of `[a-z0-9_]`, not `lib`; none for `core` alone.
-fn core_names(value: &str, n: usize) -> Result<Vec<String>> {
-    let mut names = Vec::new();
-    for name in value.split_whitespace() {
-        let name = name.strip_suffix(".rs").unwrap_or(name);
-        let ok = !name.is_empty()
-            && name != "lib"
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        if !ok {
-            bail!(
-                "linux/series:{n}: `{name}` is not a core module name (rkasan/src/<name>.rs, \
-                 not lib)"
-            );
-        }
-        if names.iter().any(|m| m == name) {
-            bail!("linux/series:{n}: core module {name} is listed twice");
-        }
-        names.push(name.to_string());
-    }
-    Ok(names)
-}
-
 /// A relative path without `..`.
 fn clean_rel(value: &str, n: usize) -> Result<String> {
     let value = value.trim_end_matches('/');
@@ -236,7 +192,7 @@ fn clean_rel(value: &str, n: usize) -> Result<String> {
     Ok(value.to_string())
 }
 
-/// The lab's inputs under `linux/`, and the core crate's sources.
+/// The lab's inputs under `linux/`.
 #[derive(Clone, Debug)]
 pub struct Inputs {
     /// The manifest, `linux/series`.
@@ -245,8 +201,6 @@ pub struct Inputs {
     pub overlay: PathBuf,
     /// The patches, `linux/patches/`.
     pub patches: PathBuf,
-    /// The core crate's modules, `rkasan/src/`.
-    pub core_src: PathBuf,
 }
 
 impl Inputs {
@@ -257,7 +211,6 @@ impl Inputs {
             series: root.join("linux/series"),
             overlay: root.join("linux/tree"),
             patches: root.join("linux/patches"),
-            core_src: root.join("rkasan/src"),
         }
     }
 }
@@ -280,47 +233,6 @@ fn files_under(dir: &Path, base: &Path) -> Result<Vec<String>> {
     entries.sort();
     for path in entries {
         out.extend(files_under(&path, base)?);
-    }
-    Ok(out)
-}
-
-/// The core crate's module files: `(source, name.rs)` for `rkasan/src/*.rs` except `lib.rs`.
-fn core_modules(src: &Path) -> Result<Vec<(PathBuf, String)>> {
-    let mut out = Vec::new();
-    for entry in fs::read_dir(src).context(format!("cannot read {}", src.display()))? {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        if path.is_file() && name.ends_with(".rs") && name != "lib.rs" {
-            out.push((path, name));
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
-/// The modules a `core` item copies: `names` in their order, or every module when `names` is
-/// empty. A name that is not a module of `modules` is an error.
-fn select_modules<'a>(
-    modules: &'a [(PathBuf, String)],
-    names: &[String],
-) -> Result<Vec<(&'a Path, &'a str)>> {
-    if names.is_empty() {
-        return Ok(modules
-            .iter()
-            .map(|(p, f)| (p.as_path(), f.as_str()))
-            .collect());
-    }
-    let mut out = Vec::new();
-    for name in names {
-        let file = format!("{name}.rs");
-        match modules.iter().find(|(_, f)| *f == file) {
-            Some((p, f)) => out.push((p.as_path(), f.as_str())),
-            None => bail!("core: no module {name} (rkasan/src/{file})"),
-        }
     }
     Ok(out)
 }
@@ -504,17 +416,6 @@ pub fn apply_with(tree: &Tree, inputs: &Inputs) -> Result<String> {
                         stage_file(tree, &index, &inputs.overlay.join(&f), &f)?;
                     }
                 }
-                Item::Core(names) => {
-                    let modules = core_modules(&inputs.core_src)?;
-                    if modules.is_empty() {
-                        bail!("commit `{}`: core: no modules in rkasan/src", c.subject);
-                    }
-                    for (src, file) in select_modules(&modules, names)
-                        .map_err(|e| util::Error(format!("commit `{}`: {e}", c.subject)))?
-                    {
-                        stage_file(tree, &index, src, &format!("{CORE_DEST}/{file}"))?;
-                    }
-                }
                 Item::Patch(name) => {
                     let patch = inputs.patches.join(name);
                     if !patch.is_file() {
@@ -560,7 +461,7 @@ pub fn apply_with(tree: &Tree, inputs: &Inputs) -> Result<String> {
     Ok(parent)
 }
 
-/// Warns about overlay files, patches and core modules that no commit lists: they would not
+/// Warns about overlay files and patches that no commit lists: they would not
 /// reach the tree.
 fn warn_unlisted(inputs: &Inputs, manifest: &Manifest) -> Result<()> {
     for w in unlisted(inputs, manifest)? {
@@ -569,8 +470,7 @@ fn warn_unlisted(inputs: &Inputs, manifest: &Manifest) -> Result<()> {
     Ok(())
 }
 
-/// The inputs no commit of `manifest` lists, as `linux/tree/PATH`, `linux/patches/NAME` and
-/// `rkasan/src/NAME.rs`.
+/// The inputs no commit of `manifest` lists, as `linux/tree/PATH` and `linux/patches/NAME`.
 fn unlisted(inputs: &Inputs, manifest: &Manifest) -> Result<Vec<String>> {
     let items: Vec<&Item> = manifest.commits.iter().flat_map(|c| &c.items).collect();
     let mut out = Vec::new();
@@ -586,18 +486,6 @@ fn unlisted(inputs: &Inputs, manifest: &Manifest) -> Result<Vec<String>> {
     for f in files_under(&inputs.patches, &inputs.patches)? {
         if f.ends_with(".patch") && !items.contains(&&Item::Patch(f.clone())) {
             out.push(format!("linux/patches/{f}"));
-        }
-    }
-    if inputs.core_src.is_dir() {
-        for (_, file) in core_modules(&inputs.core_src)? {
-            let name = file.trim_end_matches(".rs");
-            let listed = items.iter().any(|i| match i {
-                Item::Core(names) => names.is_empty() || names.iter().any(|m| m == name),
-                _ => false,
-            });
-            if !listed {
-                out.push(format!("rkasan/src/{file}"));
-            }
         }
     }
     Ok(out)
@@ -678,7 +566,7 @@ cover: kasan: a Rust runtime
 commit: mm/kasan: import the rkasan core
 | The core crate's modules.
 |
-core
+overlay: mm/kasan/rkasan/shadow.rs
 commit: kasan: add CONFIG_KASAN_RUST
 overlay: mm/kasan/rkasan
 patch: 0001-kasan-kconfig.patch
@@ -693,7 +581,10 @@ patch: 0001-kasan-kconfig.patch
         assert_eq!(m.commits.len(), 2);
         assert_eq!(m.commits[0].subject, "mm/kasan: import the rkasan core");
         assert_eq!(m.commits[0].body, ["The core crate's modules."]);
-        assert_eq!(m.commits[0].items, [Item::Core(vec![])]);
+        assert_eq!(
+            m.commits[0].items,
+            [Item::Overlay("mm/kasan/rkasan/shadow.rs".into())]
+        );
         assert_eq!(
             m.commits[1].items,
             [
@@ -717,63 +608,17 @@ patch: 0001-kasan-kconfig.patch
     #[test]
     fn rejects_bad_manifests() {
         let err = |t: &str| Manifest::parse(t).unwrap_err().0;
-        assert!(err("commit: no subsystem here\ncore\n").contains("kernel style"));
-        assert!(err("core\n").contains("before the first `commit:`"));
+        assert!(err("commit: no subsystem here\npatch: p\n").contains("kernel style"));
+        assert!(err("patch: p\n").contains("before the first `commit:`"));
         assert!(err("commit: a: b\n").contains("contains nothing"));
-        assert!(err("commit: a: b\ncore\ncore\n").contains("listed twice"));
+        assert!(err("commit: a: b\npatch: p\ncommit: c: d\npatch: p\n").contains("listed twice"));
+        assert!(err("commit: a: b\noverlay: mm/x.rs\noverlay: mm/x.rs\n").contains("listed twice"));
         assert!(err("commit: a: b\noverlay: ../etc\n").contains("relative path"));
         assert!(err("commit: a: b\nfrobnicate: x\n").contains("unknown line"));
-        // Core modules: each once in the whole series, no `lib`, no bare `core` next to names.
-        assert!(
-            err("commit: a: b\ncore: shadow check\ncommit: c: d\ncore: check\n")
-                .contains("listed twice")
-        );
-        assert!(err("commit: a: b\ncore: shadow shadow\n").contains("listed twice"));
-        assert!(err("commit: a: b\ncore: lib\n").contains("not a core module name"));
-        assert!(err("commit: a: b\ncore: ../x\n").contains("not a core module name"));
-        assert!(
-            err("commit: a: b\ncore: shadow\ncommit: c: d\ncore\n").contains("cannot be combined")
-        );
-        assert!(
-            err("commit: a: b\ncore\ncommit: c: d\ncore: tags\n").contains("cannot be combined")
-        );
         assert!(err("| stray\n").contains("outside"));
         // The shipped manifest parses.
         let shipped = util::read(&util::workspace_root().join("linux/series")).unwrap();
         Manifest::parse(&shipped).unwrap();
-    }
-
-    #[test]
-    fn core_takes_module_names() {
-        let m = Manifest::parse(
-            "commit: a: b\ncore: shadow check.rs\ncommit: c: d\ncore: tags\noverlay: mm\n",
-        )
-        .unwrap();
-        assert_eq!(
-            m.commits[0].items,
-            [Item::Core(vec!["shadow".into(), "check".into()])]
-        );
-        assert_eq!(
-            m.commits[1].items,
-            [Item::Core(vec!["tags".into()]), Item::Overlay("mm".into())]
-        );
-        let modules: Vec<(PathBuf, String)> = ["check.rs", "shadow.rs", "tags.rs"]
-            .iter()
-            .map(|f| (PathBuf::from(format!("src/{f}")), f.to_string()))
-            .collect();
-        let files = |names: &[&str]| -> Vec<String> {
-            let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-            select_modules(&modules, &names)
-                .unwrap()
-                .iter()
-                .map(|(_, f)| f.to_string())
-                .collect()
-        };
-        assert_eq!(files(&["tags"]), ["tags.rs"]);
-        assert_eq!(files(&["shadow", "check"]), ["shadow.rs", "check.rs"]);
-        assert_eq!(files(&[]), ["check.rs", "shadow.rs", "tags.rs"]);
-        let err = select_modules(&modules, &["quarantine".to_string()]).unwrap_err();
-        assert!(err.0.contains("no module quarantine"), "{}", err.0);
     }
 
     #[test]
@@ -832,12 +677,11 @@ diff --git a/mm/kasan/Makefile b/mm/kasan/Makefile
             series: dir.join("series"),
             overlay: dir.join("overlay"),
             patches: dir.join("patches"),
-            core_src: dir.join("src"),
         };
-        w(&inputs.core_src.join("lib.rs"), "//! lib\n");
-        w(&inputs.core_src.join("shadow.rs"), "//! shadow\n");
-        w(&inputs.core_src.join("tags.rs"), "//! tags\n");
-        w(&inputs.core_src.join("unused.rs"), "//! unused\n");
+        let core = inputs.overlay.join("mm/kasan/rkasan");
+        w(&core.join("shadow.rs"), "//! shadow\n");
+        w(&core.join("tags.rs"), "//! tags\n");
+        w(&core.join("unused.rs"), "//! unused\n");
         w(&inputs.overlay.join("mm/kasan/rkasan.rs"), "//! glue\n");
         w(
             &inputs.patches.join("kconfig.patch"),
@@ -845,15 +689,15 @@ diff --git a/mm/kasan/Makefile b/mm/kasan/Makefile
         );
         w(
             &inputs.series,
-            "commit: mm/kasan: import the core\ncore: shadow\n\
-             commit: kasan: add the Rust runtime\n| Body.\noverlay: mm\npatch: kconfig.patch\n\
-             core: tags\n",
+            "commit: mm/kasan: import the core\noverlay: mm/kasan/rkasan/shadow.rs\n\
+             commit: kasan: add the Rust runtime\n| Body.\noverlay: mm/kasan/rkasan.rs\n\
+             patch: kconfig.patch\noverlay: mm/kasan/rkasan/tags.rs\n",
         );
         let manifest = load_manifest(&inputs).unwrap();
         assert_eq!(
             unlisted(&inputs, &manifest).unwrap(),
-            ["rkasan/src/unused.rs"],
-            "the module no commit lists is named"
+            ["linux/tree/mm/kasan/rkasan/unused.rs"],
+            "the file no commit lists is named"
         );
         let first = apply_with(&tree, &inputs).unwrap();
         let second = apply_with(&tree, &inputs).unwrap();
@@ -866,7 +710,6 @@ diff --git a/mm/kasan/Makefile b/mm/kasan/Makefile
             fs::read_to_string(kernel.join("mm/kasan/rkasan/shadow.rs")).unwrap(),
             "//! shadow\n"
         );
-        assert!(!kernel.join("mm/kasan/rkasan/lib.rs").exists());
         assert!(!kernel.join("mm/kasan/rkasan/unused.rs").exists());
         // Each commit adds only its own modules.
         let files_of = |rev: &str| {

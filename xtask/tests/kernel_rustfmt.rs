@@ -25,8 +25,8 @@ fn kernel_rust_files_are_rustfmt_clean() {
     let mut files = Vec::new();
     rust_files(&tree, &mut files);
     assert!(!files.is_empty(), "no Rust files under {}", tree.display());
-    // Each file goes through stdin, so rustfmt does not follow `mod` declarations into the
-    // core crate's modules, which the lab copies in from rkasan/src/.
+    // Each file goes through stdin, so rustfmt does not follow `mod` declarations; the core
+    // crate's modules are among the files, at their kernel paths.
     let rustfmt = std::env::var("RUSTFMT").unwrap_or_else(|_| "rustfmt".into());
     let mut unformatted = Vec::new();
     for file in &files {

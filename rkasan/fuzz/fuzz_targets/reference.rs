@@ -13,7 +13,7 @@
 //! - `init/main.c`: `do_early_param()`, `repair_env_string()`, `obsolete_checksetup()`;
 //! - `mm/kasan/hw_tags.c`, `mm/kasan/tags.c`, `mm/kasan/report.c`: the `early_param()` handlers;
 //! - rkasan's own `kasan.quarantine_size=<size>|<percent>%` and `kasan.free_check=off|on`, as
-//!   documented in `rkasan/src/params.rs` and `Documentation/dev-tools/kasan.rst` of the series.
+//!   documented in `linux/tree/mm/kasan/rkasan/params.rs` and `Documentation/dev-tools/kasan.rst` of the series.
 //!
 //! Only 64-bit hosts are modelled (`unsigned long` is 64 bits).
 
