@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The object-code gates on a built kernel: objtool's warnings about the KASAN runtime, the
-//! symbols the Rust runtime object may reference, and how its entries must jump. Apart from
-//! kunit.rs, which runs them after its builds (bench runs the object gate too): they read machine
-//! code, not test results.
+//! symbols the Rust runtime object may reference, that every function of it is reached from
+//! another object, and how its entries must jump. Apart from kunit.rs, which runs them after
+//! its builds (bench runs the object gate too): they read machine code, not test results.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
@@ -175,6 +175,24 @@ pub(crate) fn check_runtime_object(build: &Path) -> Result<()> {
         ),
         Err(e) => bail!("{}: {e}", obj.display()),
     }
+    let relocs = util::capture(
+        Command::new(Path::new(LLVM_BIN).join("llvm-objdump"))
+            .arg("-r")
+            .arg(&obj),
+    )?;
+    let unreached = unreached_functions(&disasm, &relocs, &referenced_symbols(build)?);
+    if let Some(first) = unreached.first() {
+        bail!(
+            "{}: {} function(s) that no other object and no data of it reaches, compiled in \
+             for nothing; first: {first}",
+            obj.display(),
+            unreached.len()
+        );
+    }
+    eprintln!(
+        "    objdump {RUNTIME_OBJECT}: every function reached from a symbol another object \
+         references"
+    );
     match check_entry_tail_calls(&disasm) {
         Ok(0) => {}
         Ok(n) => eprintln!(
@@ -408,9 +426,183 @@ impl Isa {
     }
 }
 
+/// The target of a relocation or of an `<sym+0x10>` operand: the symbol, without its addend.
+fn symbol_of(token: &str) -> &str {
+    let t = token.trim_start_matches('<').trim_end_matches('>');
+    let end = t.find(['+', '-']).filter(|&i| i > 0).unwrap_or(t.len());
+    &t[..end]
+}
+
+/// The `.text` offset a section-relative target (`.text+0x1a0`) points at, if it is one.
+fn text_offset(token: &str) -> Option<u64> {
+    let hex = token.strip_prefix(".text+0x")?;
+    u64::from_str_radix(hex.trim_end_matches('>'), 16).ok()
+}
+
+/// The functions of the runtime object that nothing can call, in the order of `disasm`.
+///
+/// `disasm` is its `llvm-objdump -d -r` listing, `relocs` its `llvm-objdump -r` listing (every
+/// section) and `referenced` the symbols other objects of the build leave undefined (`nm -u`
+/// of `vmlinux.a` and the modules). A function is reached from a referenced symbol, from a
+/// relocation of a section other than code (a vtable, an export), and from every function it
+/// reaches by a call, a jump or a relocation, whether it names the symbol or a `.text` offset.
+/// With the crate's modules private, rustc emits only what its `#[no_mangle]` items reach, so
+/// anything left is compiled in for nothing.
+pub fn unreached_functions(
+    disasm: &str,
+    relocs: &str,
+    referenced: &BTreeSet<String>,
+) -> Vec<String> {
+    // (start, name) of each function, and the targets each one names.
+    let mut starts: Vec<(u64, String)> = Vec::new();
+    let mut edges: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut offsets: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut current: Option<String> = None;
+    for line in disasm.lines() {
+        if let Some(name) = function_label(line) {
+            let start = line
+                .split_whitespace()
+                .next()
+                .and_then(|a| u64::from_str_radix(a, 16).ok())
+                .unwrap_or(0);
+            starts.push((start, name.to_string()));
+            current = Some(name.to_string());
+            continue;
+        }
+        let Some(func) = &current else { continue };
+        let mut targets: Vec<&str> = Vec::new();
+        if line.contains(" R_") {
+            targets.extend(line.split_whitespace().last());
+        } else {
+            targets.extend(line.split_whitespace().filter(|w| w.starts_with('<')));
+        }
+        for t in targets {
+            if let Some(off) = text_offset(t) {
+                offsets.entry(func.clone()).or_default().push(off);
+            } else {
+                edges
+                    .entry(func.clone())
+                    .or_default()
+                    .push(symbol_of(t).to_string());
+            }
+        }
+    }
+    let containing = |off: u64| {
+        starts
+            .iter()
+            .rev()
+            .find(|(start, _)| *start <= off)
+            .map(|(_, n)| n.clone())
+    };
+    let mut roots: Vec<String> = starts
+        .iter()
+        .filter(|(_, n)| referenced.contains(n))
+        .map(|(_, n)| n.clone())
+        .collect();
+    let mut section = "";
+    for line in relocs.lines() {
+        if let Some(rest) = line.strip_prefix("RELOCATION RECORDS FOR [") {
+            section = rest.trim_end_matches("]:");
+            continue;
+        }
+        if section.starts_with(".text") || !line.contains("R_") {
+            continue;
+        }
+        if let Some(t) = line.split_whitespace().last() {
+            match text_offset(t) {
+                Some(off) => roots.extend(containing(off)),
+                None => roots.push(symbol_of(t).to_string()),
+            }
+        }
+    }
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    while let Some(f) = roots.pop() {
+        if !seen.insert(f.clone()) {
+            continue;
+        }
+        roots.extend(edges.get(&f).into_iter().flatten().cloned());
+        roots.extend(
+            offsets
+                .get(&f)
+                .into_iter()
+                .flatten()
+                .filter_map(|&off| containing(off)),
+        );
+    }
+    starts
+        .into_iter()
+        .map(|(_, n)| n)
+        .filter(|n| !seen.contains(n))
+        .collect()
+}
+
+/// The symbols the objects of a build other than the runtime reference: `nm -u` of
+/// `vmlinux.a` (a thin archive of every built-in object) and of every module.
+fn referenced_symbols(build: &Path) -> Result<BTreeSet<String>> {
+    let mut files = vec![build.join("vmlinux.a")];
+    let modules = util::capture(
+        Command::new("find")
+            .arg(build)
+            .args(["-name", "*.ko", "-type", "f"]),
+    )?;
+    files.extend(modules.lines().map(|l| Path::new(l).to_path_buf()));
+    let out = util::capture(
+        Command::new(Path::new(LLVM_BIN).join("llvm-nm"))
+            .args(["-u", "--no-sort"])
+            .args(&files),
+    )?;
+    Ok(out
+        .lines()
+        .filter(|l| !l.ends_with(':'))
+        .filter_map(|l| l.split_whitespace().last())
+        .map(str::to_string)
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unreached_functions_are_found() {
+        let disasm = "\
+0000000000000000 <rkasan_entry>:
+       0:      	call	0x10 <helper>
+       5:      	jmp	0x0 <rkasan_entry+0x5>
+		0000000000000006:  R_X86_64_PLT32	other_helper-0x4
+0000000000000010 <helper>:
+      10:      	jmp	0x24 <local+0x4>
+0000000000000020 <local>:
+      20:      	ret
+0000000000000030 <other_helper>:
+      30:      	ret
+0000000000000040 <vtable_fn>:
+      40:      	ret
+0000000000000050 <dead>:
+      50:      	call	0x20 <local>
+";
+        let relocs = "\
+RELOCATION RECORDS FOR [.text]:
+OFFSET           TYPE                     VALUE
+0000000000000006 R_X86_64_PLT32           other_helper-0x4
+
+RELOCATION RECORDS FOR [.data.rel.ro]:
+OFFSET           TYPE                     VALUE
+0000000000000000 R_X86_64_64              .text+0x44
+";
+        let referenced: BTreeSet<String> = ["rkasan_entry".to_string()].into();
+        assert_eq!(unreached_functions(disasm, relocs, &referenced), ["dead"]);
+        // Without the vtable, its function is unreached too; without the entry's caller, all.
+        let no_data = relocs.replace(".text+0x44", "somewhere_else");
+        assert_eq!(
+            unreached_functions(disasm, &no_data, &referenced),
+            ["vtable_fn", "dead"]
+        );
+        assert_eq!(
+            unreached_functions(disasm, relocs, &BTreeSet::new()).len(),
+            5
+        );
+    }
 
     #[test]
     fn objtool_warnings_about_the_runtime() {
