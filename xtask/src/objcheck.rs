@@ -257,7 +257,8 @@ pub fn check_entry_tail_calls(disasm: &str) -> std::result::Result<usize, String
         return Ok(0);
     }
     for (kind, size) in RUST_ENTRIES {
-        for granule in [false, true] {
+        // A 16-byte access spans two granules at least: no partial-granule step exists.
+        for granule in [false, true].into_iter().filter(|&g| !g || size != 16) {
             if !bodies
                 .keys()
                 .any(|n| role_of(n) == Some((kind, size, granule)))
@@ -536,8 +537,35 @@ pub fn unreached_functions(
         .collect()
 }
 
-/// The symbols the objects of a build other than the runtime reference: `nm -u` of
-/// `vmlinux.a` (a thin archive of every built-in object) and of every module.
+/// The names a C header declares as functions: each identifier right before a `(`.
+/// Over-approximate (macros, casts), which only adds roots that name no function.
+pub fn declared_functions(header: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for line in header.lines() {
+        let mut rest = line;
+        while let Some(i) = rest.find('(') {
+            let ident: String = rest[..i]
+                .chars()
+                .rev()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            if !ident.is_empty() {
+                out.insert(ident);
+            }
+            rest = &rest[i + 1..];
+        }
+    }
+    out
+}
+
+/// The symbols the runtime object must define for the rest of the build: those the other
+/// objects reference (`nm -u` of `vmlinux.a`, a thin archive of every built-in object, and of
+/// every module), and the functions `mm/kasan/rkasan.h` declares for C. A declared function
+/// whose C caller the compiler folded away in this config (a CPU-offline query on a kernel
+/// with one CPU) is still the C side's to call.
 fn referenced_symbols(build: &Path) -> Result<BTreeSet<String>> {
     let mut files = vec![build.join("vmlinux.a")];
     let modules = util::capture(
@@ -551,17 +579,33 @@ fn referenced_symbols(build: &Path) -> Result<BTreeSet<String>> {
             .args(["-u", "--no-sort"])
             .args(&files),
     )?;
-    Ok(out
+    let mut symbols: BTreeSet<String> = out
         .lines()
         .filter(|l| !l.ends_with(':'))
         .filter_map(|l| l.split_whitespace().last())
         .map(str::to_string)
-        .collect())
+        .collect();
+    // Kbuild links `source` in the build directory to the tree it builds.
+    let header = build.join("source/mm/kasan/rkasan.h");
+    symbols.extend(declared_functions(&util::read(&header)?));
+    Ok(symbols)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn declared_functions_of_a_header() {
+        let h = "bool rkasan_quarantine_queue_peek(const struct q *q,\n\
+                 \t\t\t\t  unsigned long *bytes);\n\
+                 void rkasan_poison_last_granule(const void *addr, size_t size);\n\
+                 extern unsigned long rkasan_meta_start;\n";
+        let d = declared_functions(h);
+        assert!(d.contains("rkasan_quarantine_queue_peek"));
+        assert!(d.contains("rkasan_poison_last_granule"));
+        assert!(!d.contains("rkasan_meta_start"));
+    }
 
     #[test]
     fn unreached_functions_are_found() {
@@ -658,11 +702,13 @@ vmlinux.o: warning: objtool: kasan_check_range+0x4: call to rkasan_check_range()
                 &format!("rkasan_{kind}{size}_{next}"),
                 &body_of(kind, size),
             );
-            out += &entry_disasm(
-                &format!("rkasan_{kind}{size}_granule"),
-                &format!("rkasan_{kind}{size}_caller"),
-                granule,
-            );
+            if size != 16 {
+                out += &entry_disasm(
+                    &format!("rkasan_{kind}{size}_granule"),
+                    &format!("rkasan_{kind}{size}_caller"),
+                    granule,
+                );
+            }
         }
         out
     }
@@ -670,7 +716,7 @@ vmlinux.o: warning: objtool: kasan_check_range+0x4: call to rkasan_check_range()
     #[test]
     fn entry_tail_calls() {
         let good = all_entries(|_, _| TAIL_CALLS.to_string());
-        assert_eq!(check_entry_tail_calls(&good), Ok(20));
+        assert_eq!(check_entry_tail_calls(&good), Ok(18));
         assert_eq!(check_entry_tail_calls("rkasan.o: file format\n"), Ok(0));
 
         let called = all_entries(|kind, size| {
@@ -726,7 +772,7 @@ vmlinux.o: warning: objtool: kasan_check_range+0x4: call to rkasan_check_range()
 \t\t0000000000000010:  R_AARCH64_JUMP26\tCALLER\n";
         let arm64 =
             |body: &str| all_entries_with("elf64-littleaarch64", body, |_, _| body.to_string());
-        assert_eq!(check_entry_tail_calls(&arm64(ARM64_TAIL_CALLS)), Ok(20));
+        assert_eq!(check_entry_tail_calls(&arm64(ARM64_TAIL_CALLS)), Ok(18));
         // A call overwrites x30, and so does a move into it; a frame record pushed and never
         // popped leaves the caller's x30 on the stack.
         for (bad, why) in [
@@ -755,7 +801,7 @@ vmlinux.o: warning: objtool: kasan_check_range+0x4: call to rkasan_check_range()
             )
             .replace("10: \tcbnz", "e: \tldp\tx29, x30, [sp], #0x10\n10: \tcbnz");
         assert!(framed.contains("stp") && framed.matches("ldp").count() == 2);
-        assert_eq!(check_entry_tail_calls(&arm64(&framed)), Ok(20));
+        assert_eq!(check_entry_tail_calls(&arm64(&framed)), Ok(18));
         let unpopped = framed.replacen("e: \tldp\tx29, x30, [sp], #0x10\n", "", 1);
         assert!(check_entry_tail_calls(&arm64(&unpopped))
             .unwrap_err()
