@@ -434,10 +434,28 @@ fn symbol_of(token: &str) -> &str {
     &t[..end]
 }
 
-/// The `.text` offset a section-relative target (`.text+0x1a0`) points at, if it is one.
-fn text_offset(token: &str) -> Option<u64> {
-    let hex = token.strip_prefix(".text+0x")?;
-    u64::from_str_radix(hex.trim_end_matches('>'), 16).ok()
+/// The code section and offset a section-relative relocation target (`.text+0x1a0`,
+/// `.text.unlikely.-0x4`) points at, if it is one. An x86_64 PC-relative relocation
+/// (`R_X86_64_PLT32`, `R_X86_64_PC32`) counts from the end of its 4-byte field, so its addend is
+/// the target's offset less 4: `line`, the whole relocation line, says which it is.
+fn text_offset<'a>(token: &'a str, line: &str) -> Option<(&'a str, u64)> {
+    let t = token.trim_end_matches('>');
+    let (section, sign, hex) = match (t.split_once("+0x"), t.split_once("-0x")) {
+        (Some((s, h)), _) => (s, 1i64, h),
+        (None, Some((s, h))) => (s, -1i64, h),
+        (None, None) => (t, 1, "0"),
+    };
+    if !section.starts_with(".text") {
+        return None;
+    }
+    let addend = sign.wrapping_mul(i64::from_str_radix(hex, 16).ok()?);
+    let pc_relative = line.contains("R_X86_64_PLT32") || line.contains("R_X86_64_PC32");
+    let off = if pc_relative {
+        addend.wrapping_add(4)
+    } else {
+        addend
+    };
+    Some((section, u64::try_from(off).ok()?))
 }
 
 /// The functions of the runtime object that nothing can call, in the order of `disasm`.
@@ -454,19 +472,29 @@ pub fn unreached_functions(
     relocs: &str,
     referenced: &BTreeSet<String>,
 ) -> Vec<String> {
-    // (start, name) of each function, and the targets each one names.
-    let mut starts: Vec<(u64, String)> = Vec::new();
+    // (section, start, name) of each function, and the targets each one names: cold code
+    // has a section of its own (`.text.unlikely.`), whose offsets start at 0 again.
+    let mut starts: Vec<(String, u64, String)> = Vec::new();
     let mut edges: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut offsets: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut offsets: BTreeMap<String, Vec<(String, u64)>> = BTreeMap::new();
     let mut current: Option<String> = None;
+    let mut section = String::new();
     for line in disasm.lines() {
+        if let Some(name) = line
+            .strip_prefix("Disassembly of section ")
+            .and_then(|l| l.strip_suffix(':'))
+        {
+            section = name.to_string();
+            current = None;
+            continue;
+        }
         if let Some(name) = function_label(line) {
             let start = line
                 .split_whitespace()
                 .next()
                 .and_then(|a| u64::from_str_radix(a, 16).ok())
                 .unwrap_or(0);
-            starts.push((start, name.to_string()));
+            starts.push((section.clone(), start, name.to_string()));
             current = Some(name.to_string());
             continue;
         }
@@ -478,8 +506,11 @@ pub fn unreached_functions(
             targets.extend(line.split_whitespace().filter(|w| w.starts_with('<')));
         }
         for t in targets {
-            if let Some(off) = text_offset(t) {
-                offsets.entry(func.clone()).or_default().push(off);
+            if let Some((sec, off)) = text_offset(t, line) {
+                offsets
+                    .entry(func.clone())
+                    .or_default()
+                    .push((sec.to_string(), off));
             } else {
                 edges
                     .entry(func.clone())
@@ -488,17 +519,17 @@ pub fn unreached_functions(
             }
         }
     }
-    let containing = |off: u64| {
+    let containing = |sec: &str, off: u64| {
         starts
             .iter()
             .rev()
-            .find(|(start, _)| *start <= off)
-            .map(|(_, n)| n.clone())
+            .find(|(s, start, _)| s == sec && *start <= off)
+            .map(|(_, _, n)| n.clone())
     };
     let mut roots: Vec<String> = starts
         .iter()
-        .filter(|(_, n)| referenced.contains(n))
-        .map(|(_, n)| n.clone())
+        .filter(|(_, _, n)| referenced.contains(n))
+        .map(|(_, _, n)| n.clone())
         .collect();
     let mut section = "";
     for line in relocs.lines() {
@@ -510,8 +541,8 @@ pub fn unreached_functions(
             continue;
         }
         if let Some(t) = line.split_whitespace().last() {
-            match text_offset(t) {
-                Some(off) => roots.extend(containing(off)),
+            match text_offset(t, line) {
+                Some((sec, off)) => roots.extend(containing(sec, off)),
                 None => roots.push(symbol_of(t).to_string()),
             }
         }
@@ -527,12 +558,12 @@ pub fn unreached_functions(
                 .get(&f)
                 .into_iter()
                 .flatten()
-                .filter_map(|&off| containing(off)),
+                .filter_map(|(sec, off)| containing(sec, *off)),
         );
     }
     starts
         .into_iter()
-        .map(|(_, n)| n)
+        .map(|(_, _, n)| n)
         .filter(|n| !seen.contains(n))
         .collect()
 }
@@ -610,12 +641,16 @@ mod tests {
     #[test]
     fn unreached_functions_are_found() {
         let disasm = "\
+Disassembly of section .text:
+
 0000000000000000 <rkasan_entry>:
        0:      	call	0x10 <helper>
        5:      	jmp	0x0 <rkasan_entry+0x5>
 		0000000000000006:  R_X86_64_PLT32	other_helper-0x4
 0000000000000010 <helper>:
       10:      	jmp	0x24 <local+0x4>
+      12:      	call	0x17 <helper+0x7>
+		0000000000000013:  R_X86_64_PLT32	.text.unlikely.+0xc
 0000000000000020 <local>:
       20:      	ret
 0000000000000030 <other_helper>:
@@ -624,6 +659,13 @@ mod tests {
       40:      	ret
 0000000000000050 <dead>:
       50:      	call	0x20 <local>
+
+Disassembly of section .text.unlikely.:
+
+0000000000000000 <cold_report>:
+       0:      	ret
+0000000000000010 <cold_called>:
+      10:      	ret
 ";
         let relocs = "\
 RELOCATION RECORDS FOR [.text]:
@@ -633,18 +675,27 @@ OFFSET           TYPE                     VALUE
 RELOCATION RECORDS FOR [.data.rel.ro]:
 OFFSET           TYPE                     VALUE
 0000000000000000 R_X86_64_64              .text+0x44
+0000000000000008 R_X86_64_64              .text.unlikely.+0x0
 ";
         let referenced: BTreeSet<String> = ["rkasan_entry".to_string()].into();
         assert_eq!(unreached_functions(disasm, relocs, &referenced), ["dead"]);
-        // Without the vtable, its function is unreached too; without the entry's caller, all.
+        // Without the vtable, its function is unreached too (not the cold one at the same
+        // offset of its own section); the cold function `helper` calls through a section-relative
+        // PLT32 (addend 0xc: offset 0x10) is reached; without the entry's caller, only those in
+        // data are.
         let no_data = relocs.replace(".text+0x44", "somewhere_else");
         assert_eq!(
             unreached_functions(disasm, &no_data, &referenced),
             ["vtable_fn", "dead"]
         );
+        let no_cold = relocs.replace(".text.unlikely.+0x0", "somewhere_else");
+        assert_eq!(
+            unreached_functions(disasm, &no_cold, &referenced),
+            ["dead", "cold_report"]
+        );
         assert_eq!(
             unreached_functions(disasm, relocs, &BTreeSet::new()).len(),
-            5
+            6
         );
     }
 
