@@ -53,6 +53,8 @@ const PX_WIDTH: usize = 2 * core::mem::size_of::<usize>();
 pub struct Px(pub usize);
 
 impl fmt::Display for Px {
+    // Inline: compiled only into the kernels whose reports format it.
+    #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Literal widths: a width passed as an argument is range-checked at run time by
         // `core::fmt`, which brings in a panic path.
@@ -137,6 +139,8 @@ impl BugType {
 }
 
 impl fmt::Display for BugType {
+    // Inline: compiled only into the kernels whose reports format it.
+    #[inline]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
