@@ -58,9 +58,17 @@ const MEM_FUNCTIONS: &[&str] = &["memcpy", "memset", "memmove"];
 
 /// Substrings naming the functions of the report path (mangled or not), the only ones that may
 /// call [`MEM_FUNCTIONS`]: `rkasan_report` (kernel_report.rs) and the core's `report` module,
-/// `rkasan_bug_type` (kernel_query.rs) and the tag modes' `rkasan_tags_*` report details and
-/// `rkasan_tags_common_bug_type` / `rkasan_stack_ring_find` (kernel_tags.rs).
-const REPORT_PATH: &[&str] = &["report", "bug_type", "rkasan_tags_", "stack_ring_find"];
+/// `rkasan_bug_type` (kernel_query.rs), the tag modes' `rkasan_tags_*` report details and
+/// `rkasan_tags_common_bug_type` / `rkasan_stack_ring_find` (kernel_tags.rs), and
+/// `kasan_non_canonical_hook` (kernel_report.rs), which runs only on the oops path, as C's
+/// `pr_alert()` there does.
+const REPORT_PATH: &[&str] = &[
+    "report",
+    "bug_type",
+    "rkasan_tags_",
+    "stack_ring_find",
+    "non_canonical_hook",
+];
 
 /// Returns the forbidden symbols among `nm -u` output lines.
 pub fn forbidden_symbols(nm_undefined: &str) -> Vec<String> {
@@ -922,6 +930,7 @@ vmlinux.o: warning: objtool: kasan_check_range+0x4: call to rkasan_check_range()
             "rkasan_bug_type",
             "_RNvNtCs9_6rkasan6report12print_report",
             "rkasan_tags_print_tags",
+            "kasan_non_canonical_hook",
         ] {
             for mem in MEM_FUNCTIONS {
                 assert_eq!(
@@ -936,6 +945,7 @@ vmlinux.o: warning: objtool: kasan_check_range+0x4: call to rkasan_check_range()
             "rkasan_check_range",
             "rkasan_unpoison",
             "_RNvNtCs9_6rkasan10quarantine3put",
+            "rkasan_free_check_verify",
         ] {
             let err = check_mem_callers(&disasm_calling(caller, "memset")).unwrap_err();
             assert!(err.starts_with(&format!("{caller} calls the instrumented memset()")));
