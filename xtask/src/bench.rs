@@ -20,10 +20,10 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::build::{self, Build};
 use crate::config::{Arch, Config};
 use crate::hotpath;
 use crate::kunit;
-use crate::objcheck;
 use crate::replay;
 use crate::rounds::{record, round_order, Kernel, Samples};
 use crate::toolchain;
@@ -434,47 +434,28 @@ fn build(
         Kernel::Off => "bench-off".to_string(),
         Kernel::C | Kernel::Rust => format!("bench-{mode}"),
     };
-    let build = kunit::build_dir_named(tree, &dir_name)?;
+    let build = build::dir(tree, &dir_name)?;
     let log = out.join(format!("build-{}.log", kernel.name()));
     let _ = fs::remove_file(&log);
-    let step = Step::start(
-        format!("build: {} kernel ({mode})", kernel.name()),
-        Some(&format!(
-            "build dir: {}\n    log: {}",
-            build.display(),
-            log.display()
+    Build {
+        tree,
+        arch: Arch::Um,
+        fragment: fragment_path,
+        kconfig_add: kernel.kconfig_add(),
+        dir: &build,
+        log: &log,
+        what: &format!("{} kernel ({mode})", kernel.name()),
+    }
+    .run(jobs, |config| match check_config(config, kernel, mode) {
+        Some(missing) => Err(format!(
+            "lacks `{missing}` for the {} kernel",
+            kernel.name()
         )),
-    );
-    kunit::build_kernel(
-        kunit::kunit_py_with(
-            tree,
-            "build",
-            Arch::Um,
-            fragment_path,
-            kernel.kconfig_add(),
-            &build,
-        ),
-        Arch::Um,
-        jobs,
-        &log,
-        &format!("{} kernel", kernel.name()),
-    )?;
-    let dot_config = util::read(&build.join(".config"))?;
-    if let Some(missing) = check_config(&dot_config, kernel, mode) {
-        bail!(
-            "{}/.config lacks `{missing}` for the {} kernel; see {}",
-            build.display(),
-            kernel.name(),
-            log.display()
-        );
-    }
-    if kernel == Kernel::Rust {
-        objcheck::check_runtime_object(&build)?;
-    }
+        None => Ok(kernel == Kernel::Rust),
+    })?;
     check_instrumented(&build, kernel)?;
     let bin = out.join(format!("linux-{}", kernel.name()));
     fs::copy(build.join("linux"), &bin).context(format!("cannot copy {}", bin.display()))?;
-    step.done();
     Ok(bin)
 }
 

@@ -20,8 +20,8 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
+use crate::build::{self, Build};
 use crate::config::{Arch, Config, Runtime};
-use crate::kunit;
 use crate::series::BRANCH;
 use crate::tree::Tree;
 use crate::util::{self, bail, Result, Step};
@@ -211,7 +211,7 @@ pub fn bisect(tree: &Tree, jobs: usize) -> Result<bool> {
     let base = tree.base()?;
     let planned = plan(tree, &base, BRANCH)?;
     let config = Config::Generic;
-    let dir = kunit::build_dir_named(tree, config.build_name())?;
+    let dir = build::dir(tree, config.build_name())?;
     let logs = util::out_dir().join("bisect");
     util::mkdir(&logs)?;
     eprintln!(
@@ -264,10 +264,18 @@ pub fn bisect(tree: &Tree, jobs: usize) -> Result<bool> {
                 Some(&format!("log: {}", log.display())),
             );
             let t = Instant::now();
-            let cmd =
-                kunit::kunit_py_with(tree, "build", Arch::Um, &config.fragment(), &opts, &dir);
-            let result =
-                kunit::build_kernel(cmd, Arch::Um, jobs, &log, &format!("{short} {config}"));
+            // Only whether the commit compiles: the object gates hold for the whole series,
+            // which the matrix builds, not for each step on the way.
+            let result = Build {
+                tree,
+                arch: Arch::Um,
+                fragment: &config.fragment(),
+                kconfig_add: &opts,
+                dir: &dir,
+                log: &log,
+                what: &format!("{short} {config}"),
+            }
+            .make(jobs);
             let time = t.elapsed();
             let error = match result {
                 Ok(()) => {

@@ -43,7 +43,7 @@ pub enum CiTier {
     /// When its build dir already holds a kernel built from this tree ([`is_built`]): then it
     /// costs incremental builds only; otherwise `ci` lists it as not run.
     ///
-    /// [`is_built`]: crate::kunit::is_built
+    /// [`is_built`]: crate::build::is_built
     WhenBuilt,
     /// Only with `matrix --all`.
     AllOnly,

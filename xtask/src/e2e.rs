@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::build::{self, Build};
 use crate::config::{Arch, Config, Runtime, QEMU_X86_64};
 use crate::kunit;
 use crate::reports::{first_difference, mask, report_lines, strip_time};
@@ -727,45 +728,30 @@ fn build(
     jobs: usize,
 ) -> Result<()> {
     let log = out.join("build.log");
-    let step = Step::start(
-        format!("build: {target} config, {runtime} runtime"),
-        Some(&format!(
-            "build dir: {}\n    log: {}",
-            dir.display(),
-            log.display()
-        )),
-    );
     let mut options = runtime.kconfig(tree)?;
     options.extend(target.kconfig_add());
-    kunit::build_kernel(
-        kunit::kunit_py_with(
-            tree,
-            "build",
-            target.arch(),
-            &target.fragment(),
-            &options,
-            dir,
-        ),
-        target.arch(),
-        jobs,
-        &log,
-        &format!("{target} config with the {runtime} runtime"),
-    )?;
-    let config = util::read(&dir.join(".config"))?;
-    let rust_on = config.lines().any(|l| l == "CONFIG_KASAN_RUST=y");
-    if rust_on != (runtime == Runtime::Rust) {
-        bail!(
-            "{}/.config does not select the {runtime} runtime; see {}",
-            dir.display(),
-            log.display()
-        );
+    Build {
+        tree,
+        arch: target.arch(),
+        fragment: &target.fragment(),
+        kconfig_add: &options,
+        dir,
+        log: &log,
+        what: &format!("{target} config, {runtime} runtime"),
     }
+    .run(jobs, |config| {
+        let rust = config.lines().any(|l| l == "CONFIG_KASAN_RUST=y");
+        if rust == (runtime == Runtime::Rust) {
+            Ok(rust)
+        } else {
+            Err(format!("does not select the {runtime} runtime"))
+        }
+    })?;
     for module in MODULES {
         if !dir.join(module).is_file() {
             bail!("the e2e build has no {module} (is the trigger patch in linux/series?)",);
         }
     }
-    step.done();
     Ok(())
 }
 
@@ -1001,7 +987,7 @@ pub fn e2e(tree: &Tree, all: bool, jobs: usize) -> Result<bool> {
         if !target.fragment().is_file() {
             bail!("no kunitconfig at {}", target.fragment().display());
         }
-        let dir = kunit::build_dir_named(tree, target.build_name())?;
+        let dir = build::dir(tree, target.build_name())?;
         let mut all: Vec<(Runtime, Outcomes)> = Vec::new();
         for &runtime in &runtimes {
             let (module_ok, outcomes) = run_runtime(tree, target, runtime, &dir, jobs)?;

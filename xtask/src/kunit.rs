@@ -9,10 +9,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::build::{self, Build};
 use crate::config::{check_off, out_name, Arch, Config, Runtime, QEMU_X86_64};
-use crate::objcheck::{check_runtime_object, objtool_warnings};
 use crate::results::{parse_ktap, Results, Status};
-use crate::toolchain;
 use crate::tree::Tree;
 use crate::util::{self, bail, Context, Result, Step};
 
@@ -147,56 +146,6 @@ pub(crate) fn kconfig_options(
     Ok(opts)
 }
 
-/// Whether the build directory of `config` holds a kernel built from `tree`: its marker names
-/// the tree and the kernel image is there (a failed build may leave an old one, which an
-/// incremental build then updates). Looks only; creates nothing.
-pub fn is_built(tree: &Tree, config: Config) -> bool {
-    let Ok(cache) = util::cache_dir() else {
-        return false;
-    };
-    let dir = cache.join("build").join(config.build_name());
-    let src = fs::canonicalize(&tree.path)
-        .unwrap_or_else(|_| tree.path.clone())
-        .to_string_lossy()
-        .into_owned();
-    let image = match config.arch() {
-        Arch::Um => "linux",
-        Arch::X86_64 => "arch/x86/boot/bzImage",
-        Arch::Arm64 => "arch/arm64/boot/Image.gz",
-    };
-    fs::read_to_string(dir.join(".rkasan-srctree"))
-        .ok()
-        .as_deref()
-        == Some(src.as_str())
-        && dir.join(image).is_file()
-}
-
-/// The build directory of `config`, shared by both runtimes (and by the extra boots of its
-/// base). It remembers the tree it was built from and is emptied when the tree changes.
-fn build_dir(tree: &Tree, config: Config) -> Result<PathBuf> {
-    build_dir_named(tree, config.build_name())
-}
-
-/// The build directory `$CACHE/build/<name>`, emptied when it was built from another tree.
-pub(crate) fn build_dir_named(tree: &Tree, name: &str) -> Result<PathBuf> {
-    let dir = util::cache_dir()?.join("build").join(name);
-    let marker = dir.join(".rkasan-srctree");
-    let src = fs::canonicalize(&tree.path)
-        .unwrap_or_else(|_| tree.path.clone())
-        .to_string_lossy()
-        .into_owned();
-    if dir.exists() && fs::read_to_string(&marker).ok().as_deref() != Some(src.as_str()) {
-        eprintln!(
-            "    {} was built from another tree: starting it afresh",
-            dir.display()
-        );
-        fs::remove_dir_all(&dir).context(format!("cannot remove {}", dir.display()))?;
-    }
-    util::mkdir(&dir)?;
-    util::write(&marker, &src)?;
-    Ok(dir)
-}
-
 /// kunit.py with the arguments every subcommand shares, for `config`, `runtime` and a
 /// component turned `off`.
 fn kunit_py(
@@ -209,7 +158,7 @@ fn kunit_py(
 ) -> Result<Command> {
     let opts = kconfig_options(tree, config, runtime, off)?;
     let opts: Vec<&str> = opts.iter().map(String::as_str).collect();
-    let mut cmd = kunit_py_with(tree, sub, config.arch(), &config.fragment(), &opts, dir);
+    let mut cmd = build::kunit_py(tree, sub, config.arch(), &config.fragment(), &opts, dir);
     if let Some(args) = config.qemu_args() {
         cmd.arg(format!("--qemu_args={args}"));
     }
@@ -464,56 +413,6 @@ fn parse_command(tree: &Tree, console: &Path, json: &Path) -> Command {
     cmd
 }
 
-/// kunit.py `sub` for `arch` with a kunitconfig `fragment`, `--kconfig_add` options and a build
-/// dir.
-pub(crate) fn kunit_py_with(
-    tree: &Tree,
-    sub: &str,
-    arch: Arch,
-    fragment: &Path,
-    kconfig_add: &[&str],
-    dir: &Path,
-) -> Command {
-    let mut cmd = Command::new("python3");
-    toolchain::kernel_env(&mut cmd)
-        .current_dir(&tree.path)
-        .arg(tree.path.join("tools/testing/kunit/kunit.py"))
-        .arg(sub)
-        .arg(format!("--arch={}", arch.name()))
-        .arg(format!("--kunitconfig={}", fragment.display()));
-    for opt in kconfig_add {
-        cmd.arg(format!("--kconfig_add={opt}"));
-    }
-    cmd.arg(format!("--build_dir={}", dir.display()));
-    cmd
-}
-
-/// Runs `kunit.py build` (`cmd`, from [`kunit_py_with`] for `arch`) with the lab's make options
-/// and `jobs`, its output in `log`; on failure the error names `what` was built and the log's
-/// first error.
-pub(crate) fn build_kernel(
-    mut cmd: Command,
-    arch: Arch,
-    jobs: usize,
-    log: &Path,
-    what: &str,
-) -> Result<()> {
-    for opt in toolchain::make_options(arch)? {
-        cmd.arg(format!("--make_options={opt}"));
-    }
-    cmd.arg(format!("--jobs={jobs}"));
-    if util::run_logged(&mut cmd, log).is_err() {
-        let first = first_error(&util::read(log).unwrap_or_default())
-            .map(|e| format!(": {e}"))
-            .unwrap_or_default();
-        bail!(
-            "the {what} build failed{first}; full log: {}",
-            log.display()
-        );
-    }
-    Ok(())
-}
-
 /// Builds and runs one configuration with one runtime.
 pub fn run(
     tree: &Tree,
@@ -656,7 +555,7 @@ fn run_inner(
     if !fragment.is_file() {
         bail!("no kunitconfig at {}", fragment.display());
     }
-    let build = build_dir(tree, config)?;
+    let build = build::dir(tree, config.build_name())?;
     let out = util::out_dir().join(out_name(config, runtime, off));
     if out.exists() {
         fs::remove_dir_all(&out).context(format!("cannot remove {}", out.display()))?;
@@ -664,23 +563,21 @@ fn run_inner(
     util::mkdir(&out)?;
 
     let build_log = out.join("build.log");
+    let kconfig_add = kconfig_options(tree, config, runtime, off)?;
+    let kconfig_add: Vec<&str> = kconfig_add.iter().map(String::as_str).collect();
+    let kernel = Build {
+        tree,
+        arch: config.arch(),
+        fragment: &fragment,
+        kconfig_add: &kconfig_add,
+        dir: &build,
+        log: &build_log,
+        what: &what,
+    };
+    let off_list: Vec<&str> = off.into_iter().collect();
+    let check = |text: &str| check_dot_config(text, config, runtime, &off_list);
     if build_it {
-        let step = Step::start(
-            format!("build: {what}"),
-            Some(&format!(
-                "build dir: {}\n    log: {}",
-                build.display(),
-                build_log.display()
-            )),
-        );
-        build_kernel(
-            kunit_py(tree, "build", config, runtime, off, &build)?,
-            config.arch(),
-            jobs,
-            &build_log,
-            &what,
-        )?;
-        step.done();
+        kernel.run(jobs, check)?;
     } else {
         let note = format!(
             "no build: booting the {} kernel ({runtime} runtime) already in {}",
@@ -689,28 +586,7 @@ fn run_inner(
         );
         eprintln!("==> {note}");
         util::write(&build_log, note + "\n")?;
-    }
-    let dot_config = util::read(&build.join(".config"))?;
-    let off_list: Vec<&str> = off.into_iter().collect();
-    let rust_on = check_dot_config(&dot_config, config, runtime, &off_list).map_err(|e| {
-        util::Error(format!(
-            "{}/.config {e}; see {}",
-            build.display(),
-            build_log.display()
-        ))
-    })?;
-    if rust_on {
-        check_runtime_object(&build)?;
-    }
-    if build_it {
-        let warnings = objtool_warnings(&util::read(&build_log)?);
-        if let Some(first) = warnings.first() {
-            bail!(
-                "objtool warns about the KASAN runtime ({} warning(s); first: {first}); see {}",
-                warnings.len(),
-                build_log.display()
-            );
-        }
+        kernel.verify(false, check)?;
     }
 
     let run_log = out.join("run.log");
@@ -786,26 +662,6 @@ pub(crate) fn run_until_complete(mut run: impl FnMut() -> Result<Results>) -> Re
         );
         attempt += 1;
     }
-}
-
-/// The first error in a build log, with the location line after it when there is one (rustc's
-/// `--> file:line`).
-pub fn first_error(log: &str) -> Option<String> {
-    let lines: Vec<&str> = log
-        .lines()
-        .map(|l| l.strip_prefix("ERROR:root:").unwrap_or(l))
-        .collect();
-    let at = lines.iter().position(|l| {
-        let t = l.trim_start();
-        t.starts_with("error:") || t.starts_with("error[") || l.contains(": error:")
-    })?;
-    let mut line = lines[at].trim().to_string();
-    if let Some(next) = lines.get(at + 1) {
-        if let Some(location) = next.trim_start().strip_prefix("--> ") {
-            line.push_str(&format!(" at {location}"));
-        }
-    }
-    Some(line)
 }
 
 #[cfg(test)]
@@ -1162,30 +1018,6 @@ mod tests {
             "\tdepends on KASAN_RUST\nconfig KASAN_RUSTY\n",
             "KASAN_RUST"
         ));
-    }
-
-    #[test]
-    fn first_build_error() {
-        let log = "\
-ERROR:root:In file included from mm/kasan/report.c:15:
-include/asm-generic/io.h:1209:55: warning: performing pointer arithmetic on a null pointer
-error[E0425]: cannot find value `__LOG_PREFIX` in the crate root
-   --> mm/kasan/rkasan/kernel_generic.rs:363:13
-error: aborting due to 1 previous error
-";
-        assert_eq!(
-            first_error(log).as_deref(),
-            Some(
-                "error[E0425]: cannot find value `__LOG_PREFIX` in the crate root at \
-                 mm/kasan/rkasan/kernel_generic.rs:363:13"
-            )
-        );
-        let clang = "x\nmm/kasan/rkasan_entry.c:12:3: error: use of undeclared identifier 'y'\n";
-        assert_eq!(
-            first_error(clang).as_deref(),
-            Some("mm/kasan/rkasan_entry.c:12:3: error: use of undeclared identifier 'y'")
-        );
-        assert_eq!(first_error("all good\n"), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod bench;
 pub mod bisect;
+pub mod build;
 pub mod cli;
 pub mod config;
 pub mod e2e;

@@ -9,6 +9,7 @@ use std::fs;
 
 use serde::Serialize;
 
+use crate::build;
 use crate::config::{out_name, CiTier, Config, Runtime};
 use crate::kunit;
 use crate::reports::{self, Comparison};
@@ -830,7 +831,7 @@ fn one_run(
 /// (it boots the kernel they built), and a build dir's component-off builds (Rust, one
 /// component off each) after the last run that boots its base kernel. Without `all`, only
 /// what `ci` runs ([`Config::ci_tier`], [`Config::ci_off_builds`]), where `built` says which
-/// build dirs hold a kernel already ([`kunit::is_built`]).
+/// build dirs hold a kernel already ([`build::is_built`]).
 pub fn plan(
     all: bool,
     built: &dyn Fn(Config) -> bool,
@@ -904,7 +905,7 @@ pub fn matrix(
     // Which build dirs hold a kernel, before this matrix builds any.
     let was_built: Vec<Config> = Config::ALL
         .into_iter()
-        .filter(|c| kunit::is_built(tree, *c))
+        .filter(|c| build::is_built(tree, *c))
         .collect();
     let warm = |c: Config| was_built.contains(&c);
     let not_run = if all || only.is_some() {
