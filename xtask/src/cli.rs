@@ -4,8 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::bench::Mode;
-use crate::config::{Config, Runtime};
+use crate::config::{Config, Instrumentation, Runtime};
 
 /// Usage text.
 pub const USAGE: &str = "\
@@ -27,7 +26,8 @@ commands:
             with modules per runtime: kasan_test.ko from an initramfs, and boot-parameter
             scenarios compared between C and Rust
   bench     setup, source, apply, then KASAN off / C runtime / Rust runtime kernels, run
-            interleaved: ns per op of the rkasan_bench suite, table and chart
+            interleaved: ns per op of the rkasan_bench suite, table and chart (the crate
+            bench/, built on first use)
   bisect    setup, source, apply, then build (kunit.py build, no run) the generic config at
             every commit of branch `rkasan`, incrementally: C runtime before the commit that
             adds CONFIG_KASAN_RUST, Rust from it on; fails if any commit does not build
@@ -109,7 +109,7 @@ pub struct Cli {
     /// `--jobs`.
     pub jobs: Option<usize>,
     /// `--mode` (bench).
-    pub mode: Mode,
+    pub mode: Instrumentation,
     /// `--rounds` (bench).
     pub rounds: usize,
     /// `matrix --all`: every config, not only those `ci` runs ([`Config::ci_tier`]).
@@ -129,7 +129,7 @@ impl Cli {
             filter: None,
             no_apply: false,
             jobs: None,
-            mode: Mode::Outline,
+            mode: Instrumentation::Outline,
             rounds: 11,
             all: false,
         };
@@ -187,7 +187,7 @@ impl Cli {
                 }
                 "--mode" => {
                     let v = value("outline or inline")?;
-                    cli.mode = Mode::parse(&v)
+                    cli.mode = Instrumentation::parse(&v)
                         .ok_or_else(|| format!("unknown mode `{v}`: expected outline or inline"))?;
                     bench_given = true;
                 }
@@ -425,12 +425,12 @@ mod tests {
         let cli = Cli::parse(&["bench"]).unwrap();
         assert_eq!(
             (cli.cmd, cli.mode, cli.rounds),
-            (Cmd::Bench, Mode::Outline, 11)
+            (Cmd::Bench, Instrumentation::Outline, 11)
         );
         let cli = Cli::parse(&["bench", "--mode=inline", "--rounds", "7", "--no-apply"]).unwrap();
         assert_eq!(
             (cli.mode, cli.rounds, cli.no_apply),
-            (Mode::Inline, 7, true)
+            (Instrumentation::Inline, 7, true)
         );
     }
 }

@@ -479,9 +479,57 @@ impl Runtime {
     pub fn parse(s: &str) -> Option<Runtime> {
         Runtime::ALL.into_iter().find(|r| r.name() == s)
     }
+
+    /// The `.config` line (and `--kconfig_add` option) that selects it.
+    pub fn selection(self) -> &'static str {
+        match self {
+            Runtime::C => "# CONFIG_KASAN_RUST is not set",
+            Runtime::Rust => "CONFIG_KASAN_RUST=y",
+        }
+    }
 }
 
 impl fmt::Display for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How KASAN instruments accesses (the bench builds each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Instrumentation {
+    /// `CONFIG_KASAN_OUTLINE`: every access calls `__asan_loadN` / `__asan_storeN`.
+    Outline,
+    /// `CONFIG_KASAN_INLINE`: the shadow check is inlined, the runtime only reports.
+    Inline,
+}
+
+impl Instrumentation {
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Instrumentation::Outline => "outline",
+            Instrumentation::Inline => "inline",
+        }
+    }
+
+    /// Parses a name.
+    pub fn parse(s: &str) -> Option<Instrumentation> {
+        [Instrumentation::Outline, Instrumentation::Inline]
+            .into_iter()
+            .find(|m| m.name() == s)
+    }
+
+    /// Its `.config` line.
+    pub fn option(self) -> &'static str {
+        match self {
+            Instrumentation::Outline => "CONFIG_KASAN_OUTLINE=y",
+            Instrumentation::Inline => "CONFIG_KASAN_INLINE=y",
+        }
+    }
+}
+
+impl fmt::Display for Instrumentation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }

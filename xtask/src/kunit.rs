@@ -70,9 +70,9 @@ impl Runtime {
     /// suite (`KASAN_RUST_KUNIT_TEST`) when the tree defines it.
     pub(crate) fn kconfig(self, tree: &Tree) -> Result<Vec<&'static str>> {
         Ok(match self {
-            Runtime::C => vec!["# CONFIG_KASAN_RUST is not set"],
+            Runtime::C => vec![self.selection()],
             Runtime::Rust => {
-                let mut opts = vec!["CONFIG_KASAN_RUST=y"];
+                let mut opts = vec![self.selection()];
                 let kconfig = util::read(&tree.path.join("lib/Kconfig.kasan"))?;
                 if kconfig_has(&kconfig, "KASAN_RUST_KUNIT_TEST") {
                     opts.push("CONFIG_KASAN_RUST_KUNIT_TEST=y");

@@ -4,20 +4,16 @@
 //! kernels with kunit.py and runs the KASAN KUnit suites with the C and the Rust runtime. The `xtask` binary
 //! (`cargo xtask`) is its command line; see `cargo xtask --help` and the repository's README.
 
-pub mod bench;
 pub mod bisect;
 pub mod build;
 pub mod cli;
 pub mod config;
 pub mod e2e;
-pub mod hotpath;
 pub mod kunit;
 pub mod matrix;
 pub mod objcheck;
-pub mod replay;
 pub mod reports;
 pub mod results;
-pub mod rounds;
 pub mod series;
 pub mod setup;
 pub mod toolchain;

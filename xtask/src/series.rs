@@ -11,7 +11,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::tree::{git_ident, Tree};
+use crate::setup;
+use crate::tree::{self, git_ident, Tree};
 use crate::util::{self, bail, Context, Result, Step};
 
 /// The branch `apply` makes.
@@ -365,6 +366,20 @@ pub fn load_manifest(inputs: &Inputs) -> Result<Manifest> {
         bail!("no manifest at {}", inputs.series.display());
     }
     Manifest::parse(&util::read(&inputs.series)?)
+}
+
+/// setup, source and apply: what a build needs, each quick when already done.
+pub fn prepare(tree: &Tree) -> Result<()> {
+    if tree.custom || tree.exists() {
+        tree.version()?;
+    }
+    let existing = tree.exists().then_some(tree);
+    setup::setup(existing)?;
+    tree::source(tree)?;
+    if existing.is_none() {
+        setup::check_rust_available(tree)?;
+    }
+    apply(tree)
 }
 
 /// `cargo xtask apply`: recreates the branch `rkasan` from the base commit, one commit per

@@ -33,12 +33,13 @@ impl From<std::io::Error> for Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Returns early with an [`Error`] built like `format!`.
+#[macro_export]
 macro_rules! bail {
     ($($arg:tt)*) => {
         return Err($crate::util::Error(format!($($arg)*)))
     };
 }
-pub(crate) use bail;
+pub use crate::bail;
 
 /// Adds context (usually a path) to I/O errors.
 pub trait Context<T> {

@@ -12,7 +12,7 @@
 //! (their order and samples) are [`crate::rounds`]'s, which the replay shares.
 
 use std::collections::BTreeMap;
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -20,63 +20,30 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::build::{self, Build};
-use crate::config::{Arch, Config};
+use xtask::build::{self, Build};
+use xtask::config::{Arch, Config, Instrumentation, Runtime};
+use xtask::kunit;
+use xtask::toolchain;
+use xtask::tree::Tree;
+use xtask::util::{self, bail, Context, Result, Step};
+
 use crate::hotpath;
-use crate::kunit;
 use crate::replay;
 use crate::rounds::{record, round_order, Kernel, Samples};
-use crate::toolchain;
-use crate::tree::Tree;
-use crate::util::{self, bail, Context, Result, Step};
-
-/// How KASAN instruments accesses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// `CONFIG_KASAN_OUTLINE`: every access calls `__asan_loadN` / `__asan_storeN`.
-    Outline,
-    /// `CONFIG_KASAN_INLINE`: the shadow check is inlined, the runtime only reports.
-    Inline,
-}
-
-impl Mode {
-    /// Its name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Outline => "outline",
-            Mode::Inline => "inline",
-        }
-    }
-
-    /// Parses a name.
-    pub fn parse(s: &str) -> Option<Mode> {
-        [Mode::Outline, Mode::Inline]
-            .into_iter()
-            .find(|m| m.name() == s)
-    }
-
-    fn option(self) -> &'static str {
-        match self {
-            Mode::Outline => "CONFIG_KASAN_OUTLINE=y",
-            Mode::Inline => "CONFIG_KASAN_INLINE=y",
-        }
-    }
-}
-
-impl fmt::Display for Mode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 impl Kernel {
-    /// `--kconfig_add` options on top of the fragment.
-    fn kconfig_add(self) -> &'static [&'static str] {
+    /// The runtime of a KASAN kernel.
+    fn runtime(self) -> Option<Runtime> {
         match self {
-            Kernel::Off => &[],
-            Kernel::C => &["# CONFIG_KASAN_RUST is not set"],
-            Kernel::Rust => &["CONFIG_KASAN_RUST=y"],
+            Kernel::Off => None,
+            Kernel::C => Some(Runtime::C),
+            Kernel::Rust => Some(Runtime::Rust),
         }
+    }
+
+    /// `--kconfig_add` options on top of the fragment: the runtime's selection.
+    fn kconfig_add(self) -> Vec<&'static str> {
+        self.runtime().map(Runtime::selection).into_iter().collect()
     }
 }
 
@@ -98,7 +65,7 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(600);
 /// The kunitconfig of `kernel` in `mode`, made from the `full` config's `full`: its options
 /// without the KASAN test suite, the mode's instrumentation, the bench suite; for the kernel
 /// without KASAN every `CONFIG_KASAN*` option goes and `CONFIG_KASAN` is unset.
-pub fn fragment(full: &str, kernel: Kernel, mode: Mode) -> String {
+pub fn fragment(full: &str, kernel: Kernel, mode: Instrumentation) -> String {
     let mut out = format!(
         "# rkasan bench: {} kernel, {mode} mode; made by `cargo xtask bench` from full.config\n",
         kernel.name()
@@ -132,7 +99,7 @@ pub fn fragment(full: &str, kernel: Kernel, mode: Mode) -> String {
 }
 
 /// What a `.config` must say for `kernel` in `mode`; returns the first line it lacks.
-pub fn check_config(dot_config: &str, kernel: Kernel, mode: Mode) -> Option<String> {
+pub fn check_config(dot_config: &str, kernel: Kernel, mode: Instrumentation) -> Option<String> {
     let has = |l: &str| dot_config.lines().any(|x| x == l);
     let mut want: Vec<String> = vec![BENCH_OPTION.to_string()];
     match kernel {
@@ -143,7 +110,7 @@ pub fn check_config(dot_config: &str, kernel: Kernel, mode: Mode) -> Option<Stri
         }
     }
     match kernel {
-        Kernel::C => want.push("# CONFIG_KASAN_RUST is not set".into()),
+        Kernel::C => want.push(Runtime::C.selection().into()),
         Kernel::Rust => {
             for opt in ["", "_SHADOW", "_REPORT", "_PARAMS", "_QUARANTINE"] {
                 want.push(format!("CONFIG_KASAN_RUST{opt}=y"));
@@ -254,7 +221,7 @@ impl Row {
 }
 
 /// The rows, in the order the cases first appear in `order`.
-pub fn rows(samples: &Samples, order: &[String], mode: Mode) -> Vec<Row> {
+pub fn rows(samples: &Samples, order: &[String], mode: Instrumentation) -> Vec<Row> {
     let get = |k: Kernel, name: &str| -> Vec<f64> {
         samples
             .get(&k)
@@ -327,7 +294,7 @@ struct Json<'a> {
 
 /// The chart of the ratios: per case, Rust/C (top bar) and (Rust-off)/(C-off) (bottom bar),
 /// with the line at 1.
-pub fn chart(rows: &[Row], mode: Mode, font: &'static [u8], path: &Path) -> Result<()> {
+pub fn chart(rows: &[Row], mode: Instrumentation, font: &'static [u8], path: &Path) -> Result<()> {
     use plotters::prelude::*;
     use plotters::style::{register_font, FontStyle};
 
@@ -425,7 +392,7 @@ const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 fn build(
     tree: &Tree,
     kernel: Kernel,
-    mode: Mode,
+    mode: Instrumentation,
     fragment_path: &Path,
     out: &Path,
     jobs: usize,
@@ -441,7 +408,7 @@ fn build(
         tree,
         arch: Arch::Um,
         fragment: fragment_path,
-        kconfig_add: kernel.kconfig_add(),
+        kconfig_add: &kernel.kconfig_add(),
         dir: &build,
         log: &log,
         what: &format!("{} kernel ({mode})", kernel.name()),
@@ -513,7 +480,7 @@ fn run_kernel(bin: &Path, log: &Path) -> Result<String> {
 }
 
 /// `cargo xtask bench`.
-pub fn bench(tree: &Tree, mode: Mode, rounds: usize, jobs: usize) -> Result<bool> {
+pub fn bench(tree: &Tree, mode: Instrumentation, rounds: usize, jobs: usize) -> Result<bool> {
     tree.version()?;
     if !kunit::has_kasan_rust(tree)? {
         return Err(kunit::no_kasan_rust(tree));
@@ -539,7 +506,9 @@ pub fn bench(tree: &Tree, mode: Mode, rounds: usize, jobs: usize) -> Result<bool
 
     // The instructions of each outline check in both runtimes, next to the figures.
     let bin_of = |k: Kernel| bins.iter().find(|(b, _)| *b == k).map(|(_, p)| p.clone());
-    if let (Mode::Outline, Some(c), Some(rust)) = (mode, bin_of(Kernel::C), bin_of(Kernel::Rust)) {
+    if let (Instrumentation::Outline, Some(c), Some(rust)) =
+        (mode, bin_of(Kernel::C), bin_of(Kernel::Rust))
+    {
         let md = hotpath::report(&hotpath::lister(&c), &hotpath::lister(&rust))?;
         util::write(&run_dir.join("hotpath.md"), &md)?;
     }
@@ -591,12 +560,12 @@ pub fn bench(tree: &Tree, mode: Mode, rounds: usize, jobs: usize) -> Result<bool
     // The access and mem cases once more, outside UML: the same code, less noise.
     let step = Step::start(
         format!("replay: access and mem cases outside UML, {rounds} interleaved rounds"),
-        Some("xtask/replay/replay.c"),
+        Some("bench/replay/replay.c"),
     );
     let (replayed, replay_order) = replay::run(&bins, rounds, &run_dir)?;
     let replay_md = format!(
         "# rkasan bench replayed outside UML, {mode} mode\n\n\
-         `xtask/replay/replay.c` maps each kernel binary at its link address and calls its own \
+         `bench/replay/replay.c` maps each kernel binary at its link address and calls its own \
          `bench_access()`, `bench_memset()` and `bench_memcpy()`: the kernel's machine code, \
          KASAN runtime included, without UML's timer signals and page faults. A figure is the \
          median over {rounds} interleaved rounds of the fastest of 7 samples; Rust/C is paired \
@@ -683,21 +652,22 @@ mod tests {
 
     #[test]
     fn fragments() {
-        let off = fragment(FULL, Kernel::Off, Mode::Outline);
+        let off = fragment(FULL, Kernel::Off, Instrumentation::Outline);
         assert!(!off.contains("CONFIG_KASAN=y"));
         assert!(!off.contains("CONFIG_KASAN_OUTLINE"));
         assert!(off.contains("# CONFIG_KASAN is not set\n"));
         assert!(off.contains("CONFIG_KUNIT=y\n") && off.contains("CONFIG_SMP=y\n"));
         assert!(off.ends_with("CONFIG_KASAN_RUST_BENCH=y\n"));
-        let inline = fragment(FULL, Kernel::C, Mode::Inline);
+        let inline = fragment(FULL, Kernel::C, Instrumentation::Inline);
         assert!(inline.contains("CONFIG_KASAN=y\nCONFIG_KASAN_GENERIC=y\nCONFIG_KASAN_INLINE=y\n"));
         assert!(!inline.contains("OUTLINE") && !inline.contains("KUNIT_TEST"));
-        let outline = fragment(FULL, Kernel::Rust, Mode::Outline);
+        let outline = fragment(FULL, Kernel::Rust, Instrumentation::Outline);
         assert!(outline.contains("CONFIG_KASAN_OUTLINE=y\n"));
         assert_eq!(outline.matches("CONFIG_KASAN_OUTLINE=y").count(), 1);
         // The real full.config works too.
         let real = util::read(&Config::Full.fragment()).unwrap();
-        assert!(fragment(&real, Kernel::Rust, Mode::Inline).contains("CONFIG_KASAN_INLINE=y\n"));
+        assert!(fragment(&real, Kernel::Rust, Instrumentation::Inline)
+            .contains("CONFIG_KASAN_INLINE=y\n"));
     }
 
     #[test]
@@ -705,17 +675,25 @@ mod tests {
         let rust = "CONFIG_KASAN=y\nCONFIG_KASAN_OUTLINE=y\nCONFIG_KASAN_RUST=y\n\
             CONFIG_KASAN_RUST_SHADOW=y\nCONFIG_KASAN_RUST_REPORT=y\nCONFIG_KASAN_RUST_PARAMS=y\n\
             CONFIG_KASAN_RUST_QUARANTINE=y\nCONFIG_KASAN_RUST_BENCH=y\n";
-        assert_eq!(check_config(rust, Kernel::Rust, Mode::Outline), None);
         assert_eq!(
-            check_config(rust, Kernel::Rust, Mode::Inline).as_deref(),
+            check_config(rust, Kernel::Rust, Instrumentation::Outline),
+            None
+        );
+        assert_eq!(
+            check_config(rust, Kernel::Rust, Instrumentation::Inline).as_deref(),
             Some("CONFIG_KASAN_INLINE=y")
         );
         assert_eq!(
-            check_config(rust, Kernel::C, Mode::Outline).as_deref(),
+            check_config(rust, Kernel::C, Instrumentation::Outline).as_deref(),
             Some("# CONFIG_KASAN_RUST is not set")
         );
         assert_eq!(
-            check_config("# CONFIG_KASAN is not set\n", Kernel::Off, Mode::Outline).as_deref(),
+            check_config(
+                "# CONFIG_KASAN is not set\n",
+                Kernel::Off,
+                Instrumentation::Outline
+            )
+            .as_deref(),
             Some("CONFIG_KASAN_RUST_BENCH=y")
         );
     }
@@ -778,7 +756,7 @@ ok 1 rkasan_bench
         put(Kernel::C, "report", &[50000.0]);
         put(Kernel::Rust, "report", &[40000.0]);
         let order = vec!["load8_seq".to_string(), "report".to_string()];
-        let rows = rows(&samples, &order, Mode::Outline);
+        let rows = rows(&samples, &order, Instrumentation::Outline);
         assert_eq!(rows[0].off_ns, Some(1.0));
         assert_eq!(rows[0].c_ns, Some(3.0));
         assert_eq!(rows[0].rust_ns, Some(4.0));
@@ -828,7 +806,7 @@ ok 1 rkasan_bench
         let path = std::env::temp_dir().join(format!("xtask-bench-{}.png", std::process::id()));
         chart(
             &rows,
-            Mode::Outline,
+            Instrumentation::Outline,
             Box::leak(font.into_boxed_slice()),
             &path,
         )

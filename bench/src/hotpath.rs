@@ -14,8 +14,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-use crate::toolchain;
-use crate::util::{self, Result};
+use xtask::toolchain;
+use xtask::util::{self, Result};
 
 /// One instruction of an `llvm-objdump -d --no-show-raw-insn` listing.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 
 //! The bench's access and mem cases replayed outside UML: `replay.md` beside the bench figures.
 //!
-//! `xtask/replay/replay.c` maps a UML kernel binary at its link address and calls the kernel's
+//! `bench/replay/replay.c` maps a UML kernel binary at its link address and calls the kernel's
 //! own `bench_access()`, `bench_memset()` and `bench_memcpy()`: the same machine code as in the
 //! kernel run, including the KASAN runtime, without UML's timer signals and host page faults and
 //! with the fastest of several samples. The machine's noisy neighbour still slows whole runs, so
@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::rounds::{record, round_order, Kernel, Samples};
-use crate::toolchain;
-use crate::util::{self, bail, Result};
+use xtask::toolchain;
+use xtask::util::{self, bail, Result};
 
 /// The functions of `mm/rkasan_bench.c` the replay calls, in its argument order.
 const FUNCTIONS: [&str; 3] = ["bench_access", "bench_memset", "bench_memcpy"];

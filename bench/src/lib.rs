@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The rkasan bench, `cargo xtask bench`: three UML kernels (KASAN off, C runtime, Rust runtime)
+//! built from one tree and run in paired, interleaved rounds, with a replay of their hot loops
+//! outside UML and, in outline mode, a listing of each runtime's check path. A crate of its own,
+//! with the chart dependency, so that `cargo xtask ci` does not build it; it builds and checks
+//! its kernels through the lab's ([`xtask::build`]).
+
+pub mod bench;
+pub mod hotpath;
+pub mod replay;
+pub mod rounds;
