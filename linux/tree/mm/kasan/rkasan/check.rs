@@ -4,7 +4,8 @@
 //!
 //! The Rust twin of the check path of [`mm/kasan/generic.c`](srctree/mm/kasan/generic.c)
 //! (`memory_is_poisoned*()`, `check_region_inline()`, `kasan_byte_accessible()`) and of
-//! `kasan_find_first_bad_addr()` in [`mm/kasan/report_generic.c`](srctree/mm/kasan/report_generic.c).
+//! `kasan_find_first_bad_addr()` in
+//! [`mm/kasan/report_generic.c`](srctree/mm/kasan/report_generic.c).
 //!
 //! This runs, uninstrumented, on every instrumented memory access of the kernel: nothing here may
 //! panic (only wrapping arithmetic on addresses and sizes, no indexing, no `core::fmt`), and the

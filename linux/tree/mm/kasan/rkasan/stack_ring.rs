@@ -3,7 +3,8 @@
 //! The stack ring of the tag-based modes: who allocated and freed an object, for its report.
 //!
 //! The Rust twin of `save_stack_info()` in [`mm/kasan/tags.c`](srctree/mm/kasan/tags.c) and of
-//! `kasan_complete_mode_report_info()` in [`mm/kasan/report_tags.c`](srctree/mm/kasan/report_tags.c).
+//! `kasan_complete_mode_report_info()` in
+//! [`mm/kasan/report_tags.c`](srctree/mm/kasan/report_tags.c).
 //!
 //! Tag-based KASAN keeps no per-object metadata. Every allocation and free appends a record
 //! (the tagged object pointer, the cache's object size, the stack track, alloc or free) to one

@@ -13,7 +13,8 @@
 //! [`arch/arm64/include/asm/mte-kasan.h`](srctree/arch/arm64/include/asm/mte-kasan.h),
 //! [`arch/arm64/include/asm/sysreg.h`](srctree/arch/arm64/include/asm/sysreg.h),
 //! [`mm/kasan/sw_tags.c`](srctree/mm/kasan/sw_tags.c),
-//! [`mm/kasan/kasan.h`](srctree/mm/kasan/kasan.h), [`mm/kasan/common.c`](srctree/mm/kasan/common.c).
+//! [`mm/kasan/kasan.h`](srctree/mm/kasan/kasan.h),
+//! [`mm/kasan/common.c`](srctree/mm/kasan/common.c).
 
 /// `KASAN_TAG_KERNEL` (`include/linux/kasan-tags.h`): the native kernel pointer tag, which
 /// matches any memory tag.
