@@ -69,17 +69,14 @@ impl Runtime {
     /// The `--kconfig_add` options that select it in `tree`: Rust also turns on its own KUnit
     /// suite (`KASAN_RUST_KUNIT_TEST`) when the tree defines it.
     pub(crate) fn kconfig(self, tree: &Tree) -> Result<Vec<&'static str>> {
-        Ok(match self {
-            Runtime::C => vec![self.selection()],
-            Runtime::Rust => {
-                let mut opts = vec![self.selection()];
-                let kconfig = util::read(&tree.path.join("lib/Kconfig.kasan"))?;
-                if kconfig_has(&kconfig, "KASAN_RUST_KUNIT_TEST") {
-                    opts.push("CONFIG_KASAN_RUST_KUNIT_TEST=y");
-                }
-                opts
+        let mut opts = vec![self.selection()];
+        if self == Runtime::Rust {
+            let kconfig = util::read(&tree.path.join("lib/Kconfig.kasan"))?;
+            if kconfig_has(&kconfig, "KASAN_RUST_KUNIT_TEST") {
+                opts.push("CONFIG_KASAN_RUST_KUNIT_TEST=y");
             }
-        })
+        }
+        Ok(opts)
     }
 }
 
