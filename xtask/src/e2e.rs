@@ -740,7 +740,7 @@ fn build(
         what: &format!("{target} config, {runtime} runtime"),
     }
     .run(jobs, |config| {
-        let rust = config.lines().any(|l| l == "CONFIG_KASAN_RUST=y");
+        let rust = config.lines().any(|l| l == Runtime::Rust.selection());
         if rust == (runtime == Runtime::Rust) {
             Ok(rust)
         } else {

@@ -476,7 +476,7 @@ pub fn check_dot_config(
             config.build_name()
         ));
     }
-    let rust_on = has("CONFIG_KASAN_RUST=y");
+    let rust_on = has(Runtime::Rust.selection());
     match runtime {
         Runtime::Rust if !rust_on => {
             return Err(format!(
