@@ -23,22 +23,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(&cli) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    util::exit_code(run(&cli))
 }
 
 /// The bench; `Ok(false)` is a completed run with a failing verdict.
 fn run(cli: &Cli) -> Result<bool> {
     let tree = Tree::resolve(cli.tree.as_deref())?;
-    let jobs = cli.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
+    let jobs = cli.jobs_or_cpus();
     let _lock = util::lock_lab()?;
     if !cli.no_apply {
         series::prepare(&tree)?;

@@ -117,6 +117,13 @@ pub struct Cli {
 }
 
 impl Cli {
+    /// `--jobs`, or the number of CPUs.
+    pub fn jobs_or_cpus(&self) -> usize {
+        self.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        })
+    }
+
     /// Parses the arguments after the program name.
     pub fn parse<S: AsRef<str>>(args: &[S]) -> Result<Cli, String> {
         let mut cli = Cli {

@@ -21,22 +21,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(&cli, &args) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    util::exit_code(run(&cli, &args))
 }
 
 /// Runs the command; `Ok(false)` is a completed run with a failing verdict.
 fn run(cli: &Cli, args: &[String]) -> Result<bool> {
     let tree = Tree::resolve(cli.tree.as_deref())?;
-    let jobs = cli.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
+    let jobs = cli.jobs_or_cpus();
     // Everything but help, export (read-only), ci's cargo stages and bench (whose own binary
     // takes the lock) changes the cache, the tree or the build dirs.
     let _lock = match cli.cmd {

@@ -6,7 +6,7 @@ use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitCode, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -40,6 +40,19 @@ macro_rules! bail {
     };
 }
 pub use crate::bail;
+
+/// The exit status of a lab binary for a command's verdict: success, failure for a completed
+/// run with a failing verdict (`Ok(false)`), failure with the error printed.
+pub fn exit_code(verdict: Result<bool>) -> ExitCode {
+    match verdict {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
 /// Adds context (usually a path) to I/O errors.
 pub trait Context<T> {
