@@ -398,7 +398,7 @@ pub const NOT_COMPONENTS: &[&str] = &["KASAN_RUST", "KASAN_RUST_BENCH"];
 pub const KASAN_CASES: usize = 76;
 /// The case count of the Rust runtime's suite `rkasan` (mm/kasan/rkasan_test.rs): cases of the
 /// other modes are compiled out and reported as SKIP, so the count is the same everywhere.
-pub const RKASAN_CASES: usize = 21;
+pub const RKASAN_CASES: usize = 22;
 /// The case count of `rkasan_quarantine` (mm/kasan/rkasan_quarantine_test.c, Generic KASAN).
 pub const RKASAN_QUARANTINE_CASES: usize = 6;
 
@@ -688,41 +688,41 @@ mod tests {
         }
     }
 
-    /// The test functions of the `#[kunit_tests(rkasan)]` module of rkasan_test.rs: the `fn`
-    /// items at the module's indentation.
-    fn rkasan_test_fns() -> usize {
-        let text =
-            fs::read_to_string(util::workspace_root().join("linux/tree/mm/kasan/rkasan_test.rs"))
-                .unwrap();
-        let (_, module) = text.split_once("#[kunit_tests(rkasan)]").unwrap();
-        module.lines().filter(|l| l.starts_with("    fn ")).count()
-    }
-
-    /// The `KUNIT_CASE*(` entries of rkasan_quarantine_test.c as the series leaves it: the
-    /// overlay's, plus those the patches add to it, less those they remove.
-    fn quarantine_test_cases() -> usize {
-        const FILE: &str = "mm/kasan/rkasan_quarantine_test.c";
-        let is_case = |l: &str| {
-            let t = l.trim_start();
-            t.starts_with("KUNIT_CASE") && t.contains('(')
-        };
+    /// The lines for which `is_item` holds of the kernel file `file` as the series leaves it:
+    /// the overlay's, plus those the patches add to it, less those they remove.
+    fn items_after_series(file: &str, is_item: impl Fn(&str) -> bool) -> usize {
         let root = util::workspace_root();
-        let text = fs::read_to_string(root.join("linux/tree").join(FILE)).unwrap();
-        let mut cases = text.lines().filter(|l| is_case(l)).count();
+        let text = fs::read_to_string(root.join("linux/tree").join(file)).unwrap();
+        let mut items = text.lines().filter(|l| is_item(l)).count();
         for patch in fs::read_dir(root.join("linux/patches")).unwrap() {
             let patch = fs::read_to_string(patch.unwrap().path()).unwrap();
             let mut in_file = false;
             for line in patch.lines() {
                 if let Some(path) = line.strip_prefix("diff --git a/") {
-                    in_file = path.starts_with(&format!("{FILE} "));
-                } else if in_file && line.starts_with('+') && is_case(&line[1..]) {
-                    cases += 1;
-                } else if in_file && line.starts_with('-') && is_case(&line[1..]) {
-                    cases -= 1;
+                    in_file = path.starts_with(&format!("{file} "));
+                } else if in_file && line.starts_with('+') && is_item(&line[1..]) {
+                    items += 1;
+                } else if in_file && line.starts_with('-') && is_item(&line[1..]) {
+                    items -= 1;
                 }
             }
         }
-        cases
+        items
+    }
+
+    /// The test functions of the `#[kunit_tests(rkasan)]` module of rkasan_test.rs: its
+    /// `#[test]` attributes, the file's only ones.
+    fn rkasan_test_fns() -> usize {
+        items_after_series("mm/kasan/rkasan_test.rs", |l| l == "    #[test]")
+    }
+
+    /// The `KUNIT_CASE*(` entries of rkasan_quarantine_test.c as the series leaves it: the
+    /// overlay's, plus those the patches add to it, less those they remove.
+    fn quarantine_test_cases() -> usize {
+        items_after_series("mm/kasan/rkasan_quarantine_test.c", |l| {
+            let t = l.trim_start();
+            t.starts_with("KUNIT_CASE") && t.contains('(')
+        })
     }
 
     #[test]

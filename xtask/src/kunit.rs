@@ -838,7 +838,7 @@ mod tests {
         let problems = check_expected(&r, rust);
         assert_eq!(problems.len(), 3, "{problems:?}");
         assert!(
-            problems[0].starts_with("suite rkasan did not run (21"),
+            problems[0].starts_with("suite rkasan did not run (22"),
             "{problems:?}"
         );
         assert!(
