@@ -259,7 +259,7 @@ pub type Reports = Vec<Vec<String>>;
 /// object sits below the case's is the allocation history of the boot (seen on x86_64-outline
 /// with 4 vCPUs: `kmalloc_oob_left`'s neighbour was a 16-byte object with C and a 10-byte one
 /// with Rust).
-pub fn key_lines(report: &[&str], tags: bool, case: Option<&str>) -> Vec<String> {
+pub fn key_lines(report: &[&str], tags: bool, case: Option<Case<'_>>) -> Vec<String> {
     const KEYS: [&str; 8] = [
         "BUG: KASAN: ",
         "Read of size ",
@@ -283,7 +283,9 @@ pub fn key_lines(report: &[&str], tags: bool, case: Option<&str>) -> Vec<String>
             dump = Some(Vec::new());
         } else if KEYS.iter().any(|k| t.starts_with(k)) && !is_frame(t) {
             let mut masked = mask(t);
-            if neighbour
+            if neighbour && t.starts_with("which belongs to the cache ") {
+                masked = "which belongs to the cache ? of size ?".to_string();
+            } else if neighbour
                 && (t.starts_with("The buggy address is located ") || t.starts_with("allocated "))
             {
                 masked = mask_first_number(&masked);
@@ -311,10 +313,12 @@ pub fn key_lines(report: &[&str], tags: bool, case: Option<&str>) -> Vec<String>
 /// the access is outside the described object (`to the right of` / `to the left of`), and no
 /// frame of the object's alloc track is the case's function (a neighbour below the case's
 /// object was allocated by whatever ran before, or never). Only for kernels that keep alloc
-/// stacks (UML's reports have none): the caller knows.
-pub fn describes_a_neighbour(report: &[&str], case: &str) -> bool {
-    let function = format!("{case}+0x");
-    let helper = format!("{case}_");
+/// stacks (`stacks`; UML's reports have none), except for the cases of
+/// [`CASES_BELOW_THEIR_OBJECT`], whose outside access is always a neighbour's.
+pub fn describes_a_neighbour(report: &[&str], case: Case<'_>) -> bool {
+    let Case { name, stacks } = case;
+    let function = format!("{name}+0x");
+    let helper = format!("{name}_");
     let mut outside = false;
     let mut in_alloc = false;
     let mut alloc_names_case = false;
@@ -334,7 +338,22 @@ pub fn describes_a_neighbour(report: &[&str], case: &str) -> bool {
                 .any(|w| w.starts_with(&function) || (w.starts_with(&helper) && w.contains("+0x")));
         }
     }
-    outside && !alloc_names_case
+    outside && (CASES_BELOW_THEIR_OBJECT.contains(&name) || (stacks && !alloc_names_case))
+}
+
+/// The upstream cases that read below their object: the report describes the object below it,
+/// in the same slab or, when the case's object starts its slab, in another cache (seen on
+/// `static`: `kernfs_node_cache` with Rust, `kmalloc-16` with C).
+pub const CASES_BELOW_THEIR_OBJECT: [&str; 1] = ["kmalloc_oob_left"];
+
+/// A case whose reports [`key_lines`] reads: its name, and whether its kernel keeps alloc
+/// stacks.
+#[derive(Clone, Copy, Debug)]
+pub struct Case<'a> {
+    /// The case's name.
+    pub name: &'a str,
+    /// The console shows alloc tracks (`Allocated by task`).
+    pub stacks: bool,
 }
 
 /// `line` with its first decimal number replaced by `?`.
@@ -421,7 +440,7 @@ pub fn passing_case_reports(console: &str, suite: &str, tags: bool) -> Vec<CaseR
         }
         let case_reports = std::mem::take(&mut reports);
         if ok && !rest.contains("# SKIP") {
-            let case = stacks.then_some(name);
+            let case = Some(Case { name, stacks });
             cases.push(CaseReports {
                 name: name.to_string(),
                 reports: case_reports
@@ -619,7 +638,11 @@ mod tests {
                  allocated {size}-byte region [ff110000018b9870, ff110000018b9880)\n"
             )
         };
-        let case = Some("kmalloc_oob_left");
+        let right = Case {
+            name: "kmalloc_oob_right",
+            stacks: true,
+        };
+        let case = Some(right);
         let keys = |r: &str| key_lines(&r.lines().collect::<Vec<_>>(), false, case);
         // A neighbour allocated by other code: its size and the distance are the boot's.
         let c = keys(&report("16", "31", "kobject_set_name_vargs"));
@@ -635,18 +658,37 @@ mod tests {
             .collect();
         assert_eq!(keys(&untracked), c);
         // The case's own object (its alloc track names the case): compared.
-        let own = keys(&report("16", "31", "kmalloc_oob_left"));
-        assert_ne!(own, keys(&report("10", "37", "kmalloc_oob_left")));
+        let own = keys(&report("16", "31", "kmalloc_oob_right"));
+        assert_ne!(own, keys(&report("10", "37", "kmalloc_oob_right")));
         assert!(own.contains(&"allocated 16-byte region [?, ?)".to_string()));
         // Inside the object: the case's object whatever allocated it.
         let inside = report("16", "31", "kstrdup").replace("to the right of", "inside of");
         assert!(!describes_a_neighbour(
             &inside.lines().collect::<Vec<_>>(),
-            "kmalloc_oob_left"
+            right
         ));
-        // No case (a kernel without alloc stacks): compared.
-        let bare = key_lines(&untracked.lines().collect::<Vec<_>>(), false, None);
+        // A kernel without alloc stacks: compared...
+        let no_stacks = Some(Case {
+            name: "kmalloc_oob_right",
+            stacks: false,
+        });
+        let bare = key_lines(&untracked.lines().collect::<Vec<_>>(), false, no_stacks);
         assert!(bare.contains(&"allocated 16-byte region [?, ?)".to_string()));
+        // ... except for a case that reads below its object: its neighbour, even in another
+        // cache, is the boot's.
+        let below = Some(Case {
+            name: "kmalloc_oob_left",
+            stacks: false,
+        });
+        let lines = untracked.lines().collect::<Vec<_>>();
+        let other_cache =
+            untracked.replace("kmalloc-16 of size 16", "kernfs_node_cache of size 136");
+        assert_eq!(
+            key_lines(&lines, false, below),
+            key_lines(&other_cache.lines().collect::<Vec<_>>(), false, below)
+        );
+        assert!(key_lines(&lines, false, below)
+            .contains(&"which belongs to the cache ? of size ?".to_string()));
     }
 
     #[test]
