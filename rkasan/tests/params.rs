@@ -791,3 +791,60 @@ fn command_line_sets_boot_args() {
     assert_eq!(args.parse_command_line(b"root=/dev/vda\0kasan=off"), 0);
     assert_eq!(args, BootArgs::new(false));
 }
+
+/// The enums reach C as `value as c_int`: their discriminants are the values of the C enums
+/// (`enum kasan_arg*` of mm/kasan/hw_tags.c, tags.c and report.c, in declaration order from 0).
+#[test]
+fn enums_have_the_c_values() {
+    let kasan = [KasanArg::Default, KasanArg::Off, KasanArg::On];
+    let mode = [
+        KasanArgMode::Default,
+        KasanArgMode::Sync,
+        KasanArgMode::Async,
+        KasanArgMode::Asymm,
+    ];
+    let vmalloc = [
+        KasanArgVmalloc::Default,
+        KasanArgVmalloc::Off,
+        KasanArgVmalloc::On,
+    ];
+    let stacktrace = [
+        KasanArgStacktrace::Default,
+        KasanArgStacktrace::Off,
+        KasanArgStacktrace::On,
+    ];
+    let fault = [
+        KasanArgFault::Default,
+        KasanArgFault::Report,
+        KasanArgFault::Panic,
+        KasanArgFault::PanicOnWrite,
+    ];
+    assert_eq!(kasan.map(|v| v as i32), [0, 1, 2]);
+    assert_eq!(mode.map(|v| v as i32), [0, 1, 2, 3]);
+    assert_eq!(vmalloc.map(|v| v as i32), [0, 1, 2]);
+    assert_eq!(stacktrace.map(|v| v as i32), [0, 1, 2]);
+    assert_eq!(fault.map(|v| v as i32), [0, 1, 2, 3]);
+}
+
+/// `kasan.quarantine_size` crosses the C interface as `(kind, value)`: 0 default, 1 bytes,
+/// 2 percent (the KUnit suite's `RKASAN_QSIZE_BYTES` is 1).
+#[test]
+fn quarantine_size_kinds() {
+    use rkasan::quarantine::QuarantineSizeKind;
+    let cases = [
+        (QuarantineSize::Default, 0, 0),
+        (QuarantineSize::Bytes(64 << 20), 1, 64 << 20),
+        (QuarantineSize::Percent(0), 2, 0),
+        (QuarantineSize::Percent(100), 2, 100),
+    ];
+    for (size, kind, value) in cases {
+        let (k, v) = size.encode();
+        assert_eq!((k as i32, v), (kind, value), "{size:?}");
+        assert_eq!(QuarantineSize::decode(kind, value), Some(size));
+    }
+    assert_eq!(QuarantineSizeKind::Percent as i32, 2);
+    assert_eq!(QuarantineSize::decode(2, 101), None);
+    assert_eq!(QuarantineSize::decode(2, 256), None);
+    assert_eq!(QuarantineSize::decode(3, 0), None);
+    assert_eq!(QuarantineSize::decode(-1, 0), None);
+}

@@ -18,6 +18,9 @@
 //! Values are C strings: a value containing a NUL byte is seen up to its first NUL, as the C
 //! handler would see it. Keywords compare case-sensitively and exactly, like `strcmp()`.
 //!
+//! The enums that mirror a C enum are `#[repr(i32)]` with the C values, which the kernel glue
+//! hands to C with `as c_int`.
+//!
 //! C sources: [`mm/kasan/hw_tags.c`](srctree/mm/kasan/hw_tags.c),
 //! [`mm/kasan/tags.c`](srctree/mm/kasan/tags.c), [`mm/kasan/report.c`](srctree/mm/kasan/report.c),
 //! [`lib/kstrtox.c`](srctree/lib/kstrtox.c), [`init/main.c`](srctree/init/main.c),
@@ -79,66 +82,71 @@ impl ParamError {
 
 /// `enum kasan_arg` (`mm/kasan/hw_tags.c`), set by `kasan=`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(i32)]
 pub enum KasanArg {
     /// `KASAN_ARG_DEFAULT`: not given.
     #[default]
-    Default,
+    Default = 0,
     /// `KASAN_ARG_OFF`: `kasan=off`.
-    Off,
+    Off = 1,
     /// `KASAN_ARG_ON`: `kasan=on`.
-    On,
+    On = 2,
 }
 
 /// `enum kasan_arg_mode` (`mm/kasan/hw_tags.c`), set by `kasan.mode=`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(i32)]
 pub enum KasanArgMode {
     /// `KASAN_ARG_MODE_DEFAULT`: not given (the mode stays `KASAN_MODE_SYNC`).
     #[default]
-    Default,
+    Default = 0,
     /// `KASAN_ARG_MODE_SYNC`: `kasan.mode=sync`.
-    Sync,
+    Sync = 1,
     /// `KASAN_ARG_MODE_ASYNC`: `kasan.mode=async`.
-    Async,
+    Async = 2,
     /// `KASAN_ARG_MODE_ASYMM`: `kasan.mode=asymm`.
-    Asymm,
+    Asymm = 3,
 }
 
 /// `enum kasan_arg_vmalloc` (`mm/kasan/hw_tags.c`), set by `kasan.vmalloc=`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(i32)]
 pub enum KasanArgVmalloc {
     /// `KASAN_ARG_VMALLOC_DEFAULT`: not given (on with `CONFIG_KASAN_VMALLOC`).
     #[default]
-    Default,
+    Default = 0,
     /// `KASAN_ARG_VMALLOC_OFF`: `kasan.vmalloc=off`.
-    Off,
+    Off = 1,
     /// `KASAN_ARG_VMALLOC_ON`: `kasan.vmalloc=on`.
-    On,
+    On = 2,
 }
 
 /// `enum kasan_arg_stacktrace` (`mm/kasan/tags.c`), set by `kasan.stacktrace=`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(i32)]
 pub enum KasanArgStacktrace {
     /// `KASAN_ARG_STACKTRACE_DEFAULT`: not given (collection stays on).
     #[default]
-    Default,
+    Default = 0,
     /// `KASAN_ARG_STACKTRACE_OFF`: `kasan.stacktrace=off`.
-    Off,
+    Off = 1,
     /// `KASAN_ARG_STACKTRACE_ON`: `kasan.stacktrace=on`.
-    On,
+    On = 2,
 }
 
 /// `enum kasan_arg_fault` (`mm/kasan/report.c`), set by `kasan.fault=`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(i32)]
 pub enum KasanArgFault {
     /// `KASAN_ARG_FAULT_DEFAULT`: not given (behaves as `report`, unless `panic_on_warn`).
     #[default]
-    Default,
+    Default = 0,
     /// `KASAN_ARG_FAULT_REPORT`: `kasan.fault=report`.
-    Report,
+    Report = 1,
     /// `KASAN_ARG_FAULT_PANIC`: `kasan.fault=panic`.
-    Panic,
+    Panic = 2,
     /// `KASAN_ARG_FAULT_PANIC_ON_WRITE`: `kasan.fault=panic_on_write`.
-    PanicOnWrite,
+    PanicOnWrite = 3,
 }
 
 /// The value as the C handler sees it: the bytes before the first NUL, if any.

@@ -465,7 +465,43 @@ pub enum QuarantineSize {
     Percent(u8),
 }
 
+/// Which [`QuarantineSize`] a setting is, as the C interface passes it: a `kind` with the
+/// value beside it (`rkasan_parse_quarantine_size()` and the KUnit hooks of `rkasan.h`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum QuarantineSizeKind {
+    /// [`QuarantineSize::Default`], value 0.
+    Default = 0,
+    /// [`QuarantineSize::Bytes`], value the bytes.
+    Bytes = 1,
+    /// [`QuarantineSize::Percent`], value the percentage.
+    Percent = 2,
+}
+
 impl QuarantineSize {
+    /// The setting as `(kind, value)`.
+    pub const fn encode(self) -> (QuarantineSizeKind, usize) {
+        match self {
+            QuarantineSize::Default => (QuarantineSizeKind::Default, 0),
+            QuarantineSize::Bytes(bytes) => (QuarantineSizeKind::Bytes, bytes),
+            QuarantineSize::Percent(p) => (QuarantineSizeKind::Percent, p as usize),
+        }
+    }
+
+    /// The setting [`QuarantineSize::encode`] gave as `(kind, value)`; `None` for a kind that
+    /// is none of [`QuarantineSizeKind`]'s or a percentage above 100.
+    pub const fn decode(kind: i32, value: usize) -> Option<Self> {
+        const DEFAULT: i32 = QuarantineSizeKind::Default as i32;
+        const BYTES: i32 = QuarantineSizeKind::Bytes as i32;
+        const PERCENT: i32 = QuarantineSizeKind::Percent as i32;
+        match kind {
+            DEFAULT => Some(QuarantineSize::Default),
+            BYTES => Some(QuarantineSize::Bytes(value)),
+            PERCENT if value <= 100 => Some(QuarantineSize::Percent(value as u8)),
+            _ => None,
+        }
+    }
+
     /// `total_size` of `kasan_quarantine_reduce()` for `totalram_bytes` of installed memory.
     ///
     /// Percentages above 100 (which the parser rejects) count as 100.
