@@ -253,7 +253,8 @@ pub extern "C" fn rk_non_canonical(addr: usize, in_shadow: bool) -> usize {
 /// Appended to [`CRATE_ROOT`] for the other core modules, with wrappers shaped like the kernel
 /// glue's calls (`linux/tree/mm/kasan/rkasan/kernel_*.rs`): boot parameters (`kernel_params.rs`,
 /// `kernel_quarantine.rs`), the quarantine (`kernel_quarantine.rs`), the stack ring, the tag
-/// helpers and the software tag checks (`kernel_tags.rs`, with its `KernelTagShadow`).
+/// helpers and the software tag checks (`kernel_stack_ring.rs`, `kernel_tags.rs`,
+/// `kernel_sw_tags.rs` over `kernel_shadow.rs`'s `KernelShadow`).
 const CORE_PART: &str = r#"
 #[path = "{SRC}/params.rs"]
 pub mod params;

@@ -59,7 +59,8 @@ const MEM_FUNCTIONS: &[&str] = &["memcpy", "memset", "memmove"];
 /// Substrings naming the functions of the report path (mangled or not), the only ones that may
 /// call [`MEM_FUNCTIONS`]: `rkasan_report` (kernel_report.rs) and the core's `report` module,
 /// `rkasan_bug_type` (kernel_kunit.rs), the tag modes' `rkasan_tags_*` report details and
-/// `rkasan_tags_common_bug_type` / `rkasan_stack_ring_find` (kernel_tags.rs), and
+/// `rkasan_tags_common_bug_type` / `rkasan_stack_ring_find` (kernel_tag_report.rs and
+/// kernel_stack_ring.rs), and
 /// `kasan_non_canonical_hook` (kernel_report.rs), which runs only on the oops path, as C's
 /// `pr_alert()` there does.
 const REPORT_PATH: &[&str] = &[

@@ -6,7 +6,8 @@
  * do: the __hwasan_* ABI entry points the compiler calls and their exports,
  * the kasan_enabled() gate, _RET_IP_, the per-CPU PRNG state and the access
  * to kernel state the Rust KUnit suite reads back. Each entry point tail-calls
- * its Rust twin in rkasan/kernel_tags.rs, where the logic is.
+ * its Rust twin in rkasan/kernel_tags.rs or kernel_sw_tags.rs, where the
+ * logic is.
  */
 
 #include <kunit/visibility.h>

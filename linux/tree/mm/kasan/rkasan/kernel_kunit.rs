@@ -115,7 +115,7 @@ mod tag_based {
     #[cfg(CONFIG_KASAN_SW_TAGS)]
     #[no_mangle]
     pub extern "C" fn rkasan_sw_mem_to_shadow(addr: *const c_void) -> *mut u8 {
-        use crate::kernel_tags::KernelTagShadow;
+        use crate::kernel_sw_tags::KernelTagShadow;
         use crate::shadow::Shadow;
         KernelTagShadow.mem_to_shadow(addr as usize)
     }
@@ -124,7 +124,7 @@ mod tag_based {
     #[cfg(CONFIG_KASAN_SW_TAGS)]
     #[no_mangle]
     pub extern "C" fn rkasan_sw_has_metadata(addr: *const c_void) -> bool {
-        use crate::kernel_tags::KernelTagShadow;
+        use crate::kernel_sw_tags::KernelTagShadow;
         use crate::shadow::Shadow;
         KernelTagShadow.has_metadata(tags::reset_tag(addr as u64) as usize)
     }
@@ -134,7 +134,7 @@ mod tag_based {
     #[cfg(CONFIG_KASAN_SW_TAGS)]
     #[no_mangle]
     pub extern "C" fn rkasan_sw_is_poisoned(addr: *const c_void, size: usize) -> bool {
-        use crate::kernel_tags::KernelTagShadow;
+        use crate::kernel_sw_tags::KernelTagShadow;
         use crate::sw_tags;
         // SAFETY: Every kernel address at or above `meta_start()` has a mapped memory tag
         // while KASAN is enabled, as it is whenever KUnit tests run; `check_range()` reads no
