@@ -21,6 +21,12 @@
 //! The enums that mirror a C enum are `#[repr(i32)]` with the C values, which the kernel glue
 //! hands to C with `as c_int`.
 //!
+//! This is boot-time code, yet it may not panic either, and so it uses `get()`, `unwrap_or()` and
+//! wrapping arithmetic where indexing, `unwrap()` or a plain `+` would read more simply: a
+//! malformed parameter must end in upstream's warning and the default, never in a panic before
+//! the console is up, and the lab's gate on `rkasan.o` (no `panic`, `unwrap` or `expect` symbol
+//! in it) covers the whole object, not only the hot paths.
+//!
 //! C sources: [`mm/kasan/hw_tags.c`](srctree/mm/kasan/hw_tags.c),
 //! [`mm/kasan/tags.c`](srctree/mm/kasan/tags.c), [`mm/kasan/report.c`](srctree/mm/kasan/report.c),
 //! [`lib/kstrtox.c`](srctree/lib/kstrtox.c), [`init/main.c`](srctree/init/main.c),
