@@ -302,7 +302,8 @@ pub fn x86_64_accel(bzimage: &Path, scratch: &Path) -> Accel {
 /// output when a write to its non-blocking stdout returns EAGAIN
 /// (arch/um/drivers/chan_user.c: `generic_write()`), which a pipe does as soon as kunit.py reads
 /// more slowly than the kernel prints: on a loaded machine whole test cases vanish from the
-/// console. A regular file never returns EAGAIN.
+/// console. A regular file never returns EAGAIN. A kernel that hangs in early boot is booted
+/// again ([`EARLY_HANG_BOOTS`]), and the run log says so.
 fn boot_for_kunit(
     config: Config,
     build: &Path,
@@ -325,7 +326,35 @@ fn boot_for_kunit(
     };
     let timeout = std::time::Duration::from_secs(config.timeout_secs().into());
     let cwd = build.to_path_buf();
-    let boot = boot_to_file(&program, &params, &cwd, console, timeout)?;
+    let mut boot = boot_to_file(&program, &params, &cwd, console, timeout)?;
+    for attempt in 2..=EARLY_HANG_BOOTS {
+        if !boot.hung_early {
+            break;
+        }
+        eprintln!(
+            "    the kernel hung in early boot (no console output for {} s before its first \
+             test): booting it again ({attempt} of {EARLY_HANG_BOOTS})",
+            EARLY_STALL.as_secs()
+        );
+        append_run_log(run_log, &program, &params, &boot, timeout)?;
+        boot = boot_to_file(&program, &params, &cwd, console, timeout)?;
+    }
+    append_run_log(run_log, &program, &params, &boot, timeout)
+}
+
+/// How often a kernel that hangs in early boot ([`Boot::hung_early`]) is booted. Once seen
+/// under TCG with the C runtime's x86_64-outline kernel, whose next boot ran the suites; a
+/// runtime that hangs the boot hangs every one of them.
+const EARLY_HANG_BOOTS: u32 = 2;
+
+/// Appends how `boot` of `program` with `params` ended to `run_log`.
+fn append_run_log(
+    run_log: &Path,
+    program: &Path,
+    params: &[String],
+    boot: &Boot,
+    timeout: std::time::Duration,
+) -> Result<()> {
     let mut log = fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -337,7 +366,12 @@ fn boot_for_kunit(
         "$ {} {}\n{}",
         program.display(),
         params.join(" "),
-        if boot.timed_out {
+        if boot.hung_early {
+            format!(
+                "no console output for {} s before the first test: killed",
+                EARLY_STALL.as_secs()
+            )
+        } else if boot.timed_out {
             format!("timed out after {} s: killed", timeout.as_secs())
         } else {
             "exited".to_string()
@@ -350,8 +384,11 @@ fn boot_for_kunit(
 pub(crate) struct Boot {
     /// The console, as written to the log.
     pub(crate) console: String,
-    /// True when it ran past its timeout and was killed.
+    /// True when it ran past its timeout, or hung in early boot, and was killed.
     pub(crate) timed_out: bool,
+    /// True when it was killed for printing nothing for [`EARLY_STALL`] before its first KTAP
+    /// line.
+    pub(crate) hung_early: bool,
 }
 
 /// Runs `linux` (a UML kernel, or QEMU) with `params` in `cwd`, its console (stdout and
@@ -362,6 +399,18 @@ pub(crate) fn boot_to_file(
     cwd: &Path,
     log: &Path,
     timeout: std::time::Duration,
+) -> Result<Boot> {
+    boot_watched(linux, params, cwd, log, timeout, EARLY_STALL)
+}
+
+/// [`boot_to_file`] with `early_stall` for [`EARLY_STALL`].
+fn boot_watched(
+    linux: &Path,
+    params: &[String],
+    cwd: &Path,
+    log: &Path,
+    timeout: std::time::Duration,
+    early_stall: std::time::Duration,
 ) -> Result<Boot> {
     let file = fs::File::create(log).context(format!("cannot create {}", log.display()))?;
     let err = file.try_clone()?;
@@ -380,11 +429,23 @@ pub(crate) fn boot_to_file(
         .context(format!("cannot run {}", linux.display()))?;
     let start = std::time::Instant::now();
     let mut timed_out = false;
+    let mut hung_early = false;
+    // Until the first KTAP line: how long the console has been, and since when.
+    let mut early: Option<(u64, std::time::Instant)> = Some((0, start));
     loop {
         if child.try_wait()?.is_some() {
             break;
         }
-        if start.elapsed() > timeout {
+        if let Some((len, since)) = early {
+            let now = fs::metadata(log).map_or(0, |m| m.len());
+            if now != len {
+                let text = fs::read(log).unwrap_or_default();
+                early = (!contains(&text, KTAP_START)).then(|| (now, std::time::Instant::now()));
+            } else if since.elapsed() > early_stall {
+                hung_early = true;
+            }
+        }
+        if hung_early || start.elapsed() > timeout {
             let _ = child.kill();
             let _ = child.wait();
             timed_out = true;
@@ -396,7 +457,23 @@ pub(crate) fn boot_to_file(
     Ok(Boot {
         console: String::from_utf8_lossy(&raw).into_owned(),
         timed_out,
+        hung_early,
     })
+}
+
+/// The line a kernel prints before its first KUnit suite.
+const KTAP_START: &[u8] = b"KTAP version";
+
+/// How long a boot may print nothing before its first KTAP line: then it hung in early boot
+/// and is killed ([`Boot::hung_early`]). A boot of ours prints its way to the tests in seconds
+/// (x86_64 under TCG: about 3 s); the C kernel of x86_64-outline hung there once under TCG and
+/// waited out its whole 900 s timeout. The tests themselves may be silent for longer (the
+/// quarantine stress case on arm64 under TCG), so only the time before them is watched.
+const EARLY_STALL: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Whether `haystack` contains `needle`.
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// `kunit.py parse` of a console file, writing its `--json`.
@@ -1003,6 +1080,25 @@ mod tests {
         let short = std::time::Duration::from_millis(500);
         let boot = boot_to_file(&linux, &["hang".into()], &dir, &log, short).unwrap();
         assert!(boot.timed_out);
+        assert!(!boot.hung_early);
+        // Silent before any KTAP line: hung in early boot, killed long before the timeout.
+        let (long, stall) = (
+            std::time::Duration::from_secs(20),
+            std::time::Duration::from_secs(1),
+        );
+        let begun = std::time::Instant::now();
+        let boot = boot_watched(&linux, &["hang".into()], &dir, &log, long, stall).unwrap();
+        assert!(boot.timed_out && boot.hung_early);
+        assert!(begun.elapsed() < std::time::Duration::from_secs(10));
+        // Silent after its first KTAP line: the tests may be; only the timeout kills it.
+        fs::write(
+            &linux,
+            "#!/bin/sh\necho KTAP version 1\nsleep 3\necho done\nexit 0\n",
+        )
+        .unwrap();
+        let boot = boot_watched(&linux, &[], &dir, &log, long, stall).unwrap();
+        assert!(!boot.timed_out && !boot.hung_early);
+        assert!(boot.console.ends_with("done\n"));
         let _ = fs::remove_dir_all(&dir);
     }
 

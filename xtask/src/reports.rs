@@ -270,6 +270,9 @@ pub fn key_lines(report: &[&str], tags: bool, case: Option<Case<'_>>) -> Vec<Str
         "freed ",
         "Pointer tag: ",
     ];
+    if case.is_some_and(|case| CASES_BELOW_THEIR_OBJECT.contains(&case.name)) {
+        return below_object_key_lines(report);
+    }
     let mut out = Vec::new();
     let mut dump: Option<Vec<&str>> = None;
     let neighbour = case.is_some_and(|case| describes_a_neighbour(report, case));
@@ -309,12 +312,34 @@ pub fn key_lines(report: &[&str], tags: bool, case: Option<Case<'_>>) -> Vec<Str
     out
 }
 
+/// The key lines of a report of a case of [`CASES_BELOW_THEIR_OBJECT`]: its header with the
+/// bug type masked, and its access. Everything else describes the memory below the case's
+/// object, which is the boot's, the bug type included: the redzone of a neighbour in the
+/// same slab (`slab-out-of-bounds`), of an object in another cache when the case's object
+/// starts its slab (seen on `static`: `kernfs_node_cache` with Rust, `kmalloc-16` with C), or
+/// a free page (`use-after-free`, seen once on `static` with Rust where C had
+/// `slab-out-of-bounds`).
+fn below_object_key_lines(report: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in report {
+        let t = line.trim();
+        if let Some(rest) = t.strip_prefix("BUG: KASAN: ") {
+            let place = rest.split_once(" in ").map_or("", |(_, place)| place);
+            out.push(mask(&format!("BUG: KASAN: ? in {place}")));
+        } else if (t.starts_with("Read of size ") || t.starts_with("Write of size "))
+            && !is_frame(t)
+        {
+            out.push(mask(t));
+        }
+    }
+    out
+}
+
 /// Whether a report of the case `case` describes another object than one the case allocated:
 /// the access is outside the described object (`to the right of` / `to the left of`), and no
 /// frame of the object's alloc track is the case's function (a neighbour below the case's
 /// object was allocated by whatever ran before, or never). Only for kernels that keep alloc
-/// stacks (`stacks`; UML's reports have none), except for the cases of
-/// [`CASES_BELOW_THEIR_OBJECT`], whose outside access is always a neighbour's.
+/// stacks (`stacks`; UML's reports have none).
 pub fn describes_a_neighbour(report: &[&str], case: Case<'_>) -> bool {
     let Case { name, stacks } = case;
     let function = format!("{name}+0x");
@@ -338,12 +363,11 @@ pub fn describes_a_neighbour(report: &[&str], case: Case<'_>) -> bool {
                 .any(|w| w.starts_with(&function) || (w.starts_with(&helper) && w.contains("+0x")));
         }
     }
-    outside && (CASES_BELOW_THEIR_OBJECT.contains(&name) || (stacks && !alloc_names_case))
+    outside && stacks && !alloc_names_case
 }
 
-/// The upstream cases that read below their object: the report describes the object below it,
-/// in the same slab or, when the case's object starts its slab, in another cache (seen on
-/// `static`: `kernfs_node_cache` with Rust, `kmalloc-16` with C).
+/// The upstream cases that read below their object: what their reports say about the memory
+/// there is the boot's ([`below_object_key_lines`]).
 pub const CASES_BELOW_THEIR_OBJECT: [&str; 1] = ["kmalloc_oob_left"];
 
 /// A case whose reports [`key_lines`] reads: its name, and whether its kernel keeps alloc
@@ -674,21 +698,33 @@ mod tests {
         });
         let bare = key_lines(&untracked.lines().collect::<Vec<_>>(), false, no_stacks);
         assert!(bare.contains(&"allocated 16-byte region [?, ?)".to_string()));
-        // ... except for a case that reads below its object: its neighbour, even in another
-        // cache, is the boot's.
+        // ... except for a case that reads below its object: what is there, even in another
+        // cache or a free page, is the boot's.
         let below = Some(Case {
             name: "kmalloc_oob_left",
             stacks: false,
         });
-        let lines = untracked.lines().collect::<Vec<_>>();
+        let below_keys = |r: &str| key_lines(&r.lines().collect::<Vec<_>>(), false, below);
         let other_cache =
             untracked.replace("kmalloc-16 of size 16", "kernfs_node_cache of size 136");
+        let free_page = "BUG: KASAN: use-after-free in kmalloc_oob_left+0xeb/0x290\n\
+                         Read of size 1 at addr 0000000060c27fff by task kunit_try_catch/80\n\
+                         \n\
+                         The buggy address belongs to the physical page:\n";
+        assert_eq!(below_keys(&untracked), below_keys(&other_cache));
+        assert_eq!(below_keys(&untracked), below_keys(free_page));
         assert_eq!(
-            key_lines(&lines, false, below),
-            key_lines(&other_cache.lines().collect::<Vec<_>>(), false, below)
+            below_keys(free_page),
+            [
+                "BUG: KASAN: ? in kmalloc_oob_left+0x?/0x?",
+                "Read of size 1 at addr ? by task kunit_try_catch/?",
+            ]
         );
-        assert!(key_lines(&lines, false, below)
-            .contains(&"which belongs to the cache ? of size ?".to_string()));
+        // Its access is still compared.
+        assert_ne!(
+            below_keys(free_page),
+            below_keys(&free_page.replace("Read of size 1", "Write of size 1"))
+        );
     }
 
     #[test]
