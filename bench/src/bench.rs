@@ -2,14 +2,17 @@
 
 //! `cargo xtask bench`: what KASAN costs with the C and with the Rust runtime.
 //!
-//! Three UML kernels from one tree and one config (the `full` kunitconfig without the KASAN
+//! Four UML kernels from one tree and one config (the `full` kunitconfig without the KASAN
 //! test suite, with the instrumentation mode asked for and the `rkasan_bench` suite of
-//! `mm/rkasan_bench.c`): KASAN off (build dir `bench-off`), KASAN with the C runtime and KASAN
-//! with the Rust runtime (both in `bench-<mode>`, C first, so the Rust build is incremental).
-//! Each `linux` is copied out after its build, so the three coexist; they run interleaved
-//! (off, C, Rust, off, C, Rust, ...) for a number of rounds, with `kasan_multi_shot`, and every
-//! case's figure is the median over the rounds of the suite's own medians. The rounds themselves
-//! (their order and samples) are [`crate::rounds`]'s, which the replay shares.
+//! `mm/rkasan_bench.c`): KASAN off (build dir `bench-off`), KASAN with the C runtime, KASAN
+//! with the Rust runtime, and the floor, KASAN with a Rust runtime that does no work
+//! (`CONFIG_KASAN_RUST_BENCH_FLOOR`; all three in `bench-<mode>`, in that order, so that each
+//! build after the first is incremental). Each `linux` is copied out after its build, so the
+//! four coexist; they run interleaved (off, C, Rust, floor; C, Rust, floor, off; ...) for a
+//! number of rounds, with `kasan_multi_shot`, and every case's figure is the median over the
+//! rounds of the suite's own medians. The rounds themselves (their order and samples) are
+//! [`crate::rounds`]'s, which the replay shares; the ratios' 95% intervals are
+//! [`crate::stats`]'s.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -30,6 +33,7 @@ use xtask::util::{self, bail, Context, Result, Step};
 use crate::hotpath;
 use crate::replay;
 use crate::rounds::{record, round_order, Kernel, Samples};
+use crate::stats;
 
 impl Kernel {
     /// The runtime of a KASAN kernel.
@@ -37,13 +41,18 @@ impl Kernel {
         match self {
             Kernel::Off => None,
             Kernel::C => Some(Runtime::C),
-            Kernel::Rust => Some(Runtime::Rust),
+            Kernel::Rust | Kernel::Floor => Some(Runtime::Rust),
         }
     }
 
-    /// `--kconfig_add` options on top of the fragment: the runtime's selection.
+    /// `--kconfig_add` options on top of the fragment: the runtime's selection, and the floor's
+    /// switch.
     fn kconfig_add(self) -> Vec<&'static str> {
-        self.runtime().map(Runtime::selection).into_iter().collect()
+        let mut add: Vec<&str> = self.runtime().map(Runtime::selection).into_iter().collect();
+        if self == Kernel::Floor {
+            add.push(FLOOR_OPTION);
+        }
+        add
     }
 }
 
@@ -51,6 +60,8 @@ impl Kernel {
 pub const SUITE: &str = "rkasan_bench";
 /// The Kconfig option of the suite.
 const BENCH_OPTION: &str = "CONFIG_KASAN_RUST_BENCH=y";
+/// The Kconfig option of the floor kernel.
+const FLOOR_OPTION: &str = "CONFIG_KASAN_RUST_BENCH_FLOOR=y";
 /// The kernel command line (kunit.py's for UML, plus the suite filter and multi-shot reports).
 pub const CMDLINE: &[&str] = &[
     "mem=1G",
@@ -104,17 +115,22 @@ pub fn check_config(dot_config: &str, kernel: Kernel, mode: Instrumentation) -> 
     let mut want: Vec<String> = vec![BENCH_OPTION.to_string()];
     match kernel {
         Kernel::Off => want.push("# CONFIG_KASAN is not set".into()),
-        Kernel::C | Kernel::Rust => {
+        Kernel::C | Kernel::Rust | Kernel::Floor => {
             want.push("CONFIG_KASAN=y".into());
             want.push(mode.option().into());
         }
     }
     match kernel {
         Kernel::C => want.push(Runtime::C.selection().into()),
-        Kernel::Rust => {
+        Kernel::Rust | Kernel::Floor => {
             for opt in ["", "_SHADOW", "_REPORT", "_PARAMS", "_QUARANTINE"] {
                 want.push(format!("CONFIG_KASAN_RUST{opt}=y"));
             }
+            want.push(if kernel == Kernel::Floor {
+                FLOOR_OPTION.into()
+            } else {
+                "# CONFIG_KASAN_RUST_BENCH_FLOOR is not set".into()
+            });
         }
         Kernel::Off => {}
     }
@@ -188,12 +204,16 @@ pub struct Row {
     pub c_ns: Option<f64>,
     /// Median with the Rust runtime.
     pub rust_ns: Option<f64>,
+    /// Median on the floor kernel (`null` for `report`, which it skips).
+    pub floor_ns: Option<f64>,
     /// Every round's figure without KASAN.
     pub off_rounds: Vec<f64>,
     /// Every round's figure with the C runtime.
     pub c_rounds: Vec<f64>,
     /// Every round's figure with the Rust runtime.
     pub rust_rounds: Vec<f64>,
+    /// Every round's figure on the floor kernel.
+    pub floor_rounds: Vec<f64>,
 }
 
 impl Row {
@@ -211,6 +231,68 @@ impl Row {
         median(&per_round).or_else(|| Some(self.rust_ns? / self.c_ns?))
     }
 
+    /// The 95% interval of [`Row::rust_over_c`]: the median of the per-round Rust/C of each
+    /// resample of the rounds ([`stats::interval`]).
+    pub fn rust_over_c_interval(&self) -> Option<(f64, f64)> {
+        let per_round: Vec<f64> = self
+            .c_rounds
+            .iter()
+            .zip(&self.rust_rounds)
+            .map(|(c, rust)| rust / c)
+            .filter(|r| r.is_finite())
+            .collect();
+        stats::interval(per_round.len(), |picks| {
+            median(&picks.iter().map(|&i| per_round[i]).collect::<Vec<_>>())
+        })
+    }
+
+    /// Whether the Rust runtime is slower than C beyond doubt: the whole interval of Rust/C
+    /// lies above 1.00.
+    pub fn above_c(&self) -> bool {
+        self.rust_over_c_interval().is_some_and(|(lo, _)| lo > 1.0)
+    }
+
+    /// Whether the Rust runtime is faster than C beyond doubt: the whole interval lies below
+    /// 1.00.
+    pub fn below_c(&self) -> bool {
+        self.rust_over_c_interval().is_some_and(|(_, hi)| hi < 1.0)
+    }
+
+    /// (Rust - floor) / (C - floor): how much of the C runtime's work above the floor the Rust
+    /// runtime does (1 = as much; 0 = it is at the floor). `None` without a floor figure, or
+    /// when C is within 1% of the floor (the ratio would be noise).
+    pub fn floor_ratio(&self) -> Option<f64> {
+        floor_ratio(self.floor_ns?, self.c_ns?, self.rust_ns?)
+    }
+
+    /// The 95% interval of [`Row::floor_ratio`]: the same ratio of the medians of each
+    /// resample of the rounds that have all three figures.
+    pub fn floor_ratio_interval(&self) -> Option<(f64, f64)> {
+        let rounds: Vec<(f64, f64, f64)> = self
+            .floor_rounds
+            .iter()
+            .zip(&self.c_rounds)
+            .zip(&self.rust_rounds)
+            .map(|((f, c), r)| (*f, *c, *r))
+            .filter(|(f, c, r)| f.is_finite() && c.is_finite() && r.is_finite())
+            .collect();
+        stats::interval(rounds.len(), |picks| {
+            let pick = |k: fn(&(f64, f64, f64)) -> f64| {
+                median(&picks.iter().map(|&i| k(&rounds[i])).collect::<Vec<_>>())
+            };
+            floor_ratio(pick(|t| t.0)?, pick(|t| t.1)?, pick(|t| t.2)?)
+        })
+    }
+
+    /// Whether the Rust runtime is within 10% of the floor: Rust - floor at most a tenth of
+    /// the floor.
+    pub fn near_floor(&self) -> bool {
+        match (self.floor_ns, self.rust_ns) {
+            (Some(floor), Some(rust)) => rust <= floor + floor.abs() * 0.1,
+            _ => false,
+        }
+    }
+
     /// (Rust - off) / (C - off): the Rust runtime's overhead relative to the C runtime's;
     /// `None` when the C overhead is under 1% of the baseline (the ratio would be noise).
     pub fn overhead_ratio(&self) -> Option<f64> {
@@ -218,6 +300,12 @@ impl Row {
         let c_over = c - off;
         (c_over > off.abs() * 0.01 && c_over > 0.0).then(|| (rust - off) / c_over)
     }
+}
+
+/// (rust - floor) / (c - floor), `None` when `c` is within 1% of `floor`.
+fn floor_ratio(floor: f64, c: f64, rust: f64) -> Option<f64> {
+    let c_over = c - floor;
+    (c_over > floor.abs() * 0.01 && c_over > 0.0).then(|| (rust - floor) / c_over)
 }
 
 /// The rows, in the order the cases first appear in `order`.
@@ -232,10 +320,11 @@ pub fn rows(samples: &Samples, order: &[String], mode: Instrumentation) -> Vec<R
     order
         .iter()
         .map(|name| {
-            let (off, c, rust) = (
+            let (off, c, rust, floor) = (
                 get(Kernel::Off, name),
                 get(Kernel::C, name),
                 get(Kernel::Rust, name),
+                get(Kernel::Floor, name),
             );
             Row {
                 name: name.clone(),
@@ -243,9 +332,11 @@ pub fn rows(samples: &Samples, order: &[String], mode: Instrumentation) -> Vec<R
                 off_ns: median(&off),
                 c_ns: median(&c),
                 rust_ns: median(&rust),
+                floor_ns: median(&floor),
                 off_rounds: off,
                 c_rounds: c,
                 rust_rounds: rust,
+                floor_rounds: floor,
             }
         })
         .collect()
@@ -263,25 +354,75 @@ fn ratio(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.2}"))
 }
 
-/// The Markdown table.
+fn interval(v: Option<(f64, f64)>) -> String {
+    v.map_or_else(|| "n/a".to_string(), |(lo, hi)| format!("{lo:.2}-{hi:.2}"))
+}
+
+/// The Markdown table: per case the four kernels' ns, Rust/C with its 95% interval and verdict
+/// (`above`: the whole interval above 1.00, `below`: below it, blank: neither), the floor ratio
+/// with its interval, whether Rust is within 10% of the floor, and (Rust-off)/(C-off).
 pub fn table(rows: &[Row]) -> String {
     let mut s = String::from(
-        "| case | off ns | C ns | Rust ns | Rust/C | (Rust-off)/(C-off) |\n\
-         | --- | ---: | ---: | ---: | ---: | ---: |\n",
+        "| case | off ns | floor ns | C ns | Rust ns | Rust/C | 95% | vs C | \
+         (Rust-floor)/(C-floor) | 95% | floor+10% | (Rust-off)/(C-off) |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | :---: | ---: | ---: | :---: | ---: |\n",
     );
     for r in rows {
+        let verdict = if r.above_c() {
+            "above"
+        } else if r.below_c() {
+            "below"
+        } else {
+            ""
+        };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {verdict} | {} | {} | {} | {} |",
             r.name,
             ns(r.off_ns),
+            ns(r.floor_ns),
             ns(r.c_ns),
             ns(r.rust_ns),
             ratio(r.rust_over_c()),
+            interval(r.rust_over_c_interval()),
+            ratio(r.floor_ratio()),
+            interval(r.floor_ratio_interval()),
+            if r.near_floor() { "yes" } else { "" },
             ratio(r.overhead_ratio())
         );
     }
     s
+}
+
+/// The verdict under the table: how many cases are above C, below it and within 10% of the
+/// floor, naming those above and those within 10%.
+pub fn verdict(rows: &[Row]) -> String {
+    let names = |f: &dyn Fn(&Row) -> bool| -> Vec<&str> {
+        rows.iter()
+            .filter(|r| f(r))
+            .map(|r| r.name.as_str())
+            .collect()
+    };
+    let above = names(&Row::above_c);
+    let below = names(&Row::below_c);
+    let near = names(&Row::near_floor);
+    let list = |v: &[&str]| {
+        if v.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", v.join(", "))
+        }
+    };
+    format!(
+        "{} cases; Rust/C's 95% interval entirely above 1.00 in {}{}, entirely below in {}; \
+         Rust within 10% of the floor in {}{}\n",
+        rows.len(),
+        above.len(),
+        list(&above),
+        below.len(),
+        near.len(),
+        list(&near)
+    )
 }
 
 #[derive(Serialize)]
@@ -292,8 +433,8 @@ struct Json<'a> {
     cases: &'a [Row],
 }
 
-/// The chart of the ratios: per case, Rust/C (top bar) and (Rust-off)/(C-off) (bottom bar),
-/// with the line at 1.
+/// The chart of the ratios: per case, Rust/C (top bar) and (Rust-floor)/(C-floor) (bottom bar),
+/// each with its 95% interval as a whisker, and the line at 1.
 pub fn chart(rows: &[Row], mode: Instrumentation, font: &'static [u8], path: &Path) -> Result<()> {
     use plotters::prelude::*;
     use plotters::style::{register_font, FontStyle};
@@ -303,7 +444,14 @@ pub fn chart(rows: &[Row], mode: Instrumentation, font: &'static [u8], path: &Pa
     let n = rows.len().max(1);
     let max = rows
         .iter()
-        .flat_map(|r| [r.rust_over_c(), r.overhead_ratio()])
+        .flat_map(|r| {
+            [
+                r.rust_over_c(),
+                r.floor_ratio(),
+                r.rust_over_c_interval().map(|i| i.1),
+                r.floor_ratio_interval().map(|i| i.1),
+            ]
+        })
         .flatten()
         .fold(1.5_f64, f64::max)
         .min(5.0)
@@ -354,20 +502,36 @@ pub fn chart(rows: &[Row], mode: Instrumentation, font: &'static [u8], path: &Pa
         .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], BLUE.filled()));
     chart
         .draw_series(rows.iter().enumerate().filter_map(|(i, r)| {
-            let v = r.overhead_ratio()?;
+            let v = r.floor_ratio()?;
             Some(Rectangle::new(
-                [(0.0, top(i) - 0.5), (clip(v), top(i) - 0.9)],
+                [(0.0, top(i) - 0.5), (clip(v.max(0.0)), top(i) - 0.9)],
                 RGBColor(230, 140, 30).filled(),
             ))
         }))
         .map_err(|e| draw(&e))?
-        .label("(Rust-off)/(C-off)")
+        .label("(Rust-floor)/(C-floor)")
         .legend(|(x, y)| {
             Rectangle::new(
                 [(x, y - 5), (x + 15, y + 5)],
                 RGBColor(230, 140, 30).filled(),
             )
         });
+    // The 95% intervals: a whisker across the middle of each bar.
+    let whiskers = rows.iter().enumerate().flat_map(|(i, r)| {
+        [
+            (r.rust_over_c_interval(), top(i) - 0.3),
+            (r.floor_ratio_interval(), top(i) - 0.7),
+        ]
+        .into_iter()
+        .filter_map(|(iv, y)| {
+            let (lo, hi) = iv?;
+            Some(PathElement::new(
+                vec![(clip(lo.max(0.0)), y), (clip(hi.max(0.0)), y)],
+                BLACK.stroke_width(2),
+            ))
+        })
+    });
+    chart.draw_series(whiskers).map_err(|e| draw(&e))?;
     chart
         .draw_series(std::iter::once(PathElement::new(
             vec![(1.0, 0.0), (1.0, n as f64)],
@@ -399,7 +563,7 @@ fn build(
 ) -> Result<PathBuf> {
     let dir_name = match kernel {
         Kernel::Off => "bench-off".to_string(),
-        Kernel::C | Kernel::Rust => format!("bench-{mode}"),
+        Kernel::C | Kernel::Rust | Kernel::Floor => format!("bench-{mode}"),
     };
     let build = build::dir(tree, &dir_name)?;
     let log = out.join(format!("build-{}.log", kernel.name()));
@@ -418,7 +582,7 @@ fn build(
             "lacks `{missing}` for the {} kernel",
             kernel.name()
         )),
-        None => Ok(kernel == Kernel::Rust),
+        None => Ok(matches!(kernel, Kernel::Rust | Kernel::Floor)),
     })?;
     check_instrumented(&build, kernel)?;
     let bin = out.join(format!("linux-{}", kernel.name()));
@@ -486,12 +650,16 @@ pub fn bench(tree: &Tree, mode: Instrumentation, rounds: usize, jobs: usize) -> 
         return Err(kunit::no_kasan_rust(tree));
     }
     let kconfig = util::read(&tree.path.join("lib/Kconfig.kasan"))?;
-    if !kconfig.contains("config KASAN_RUST_BENCH") {
-        bail!(
-            "{}: lib/Kconfig.kasan has no KASAN_RUST_BENCH (the rkasan_bench commit is not \
-             applied)",
-            tree.path.display()
-        );
+    for (option, commit) in [
+        ("KASAN_RUST_BENCH", "rkasan_bench"),
+        ("KASAN_RUST_BENCH_FLOOR", "bench floor"),
+    ] {
+        if !kconfig.lines().any(|l| l == format!("config {option}")) {
+            bail!(
+                "{}: lib/Kconfig.kasan has no {option} (the {commit} commit is not applied)",
+                tree.path.display()
+            );
+        }
     }
     let out = util::out_dir().join("bench");
     let run_dir = out.join(mode.name());
@@ -517,7 +685,7 @@ pub fn bench(tree: &Tree, mode: Instrumentation, rounds: usize, jobs: usize) -> 
     let mut order: Vec<String> = Vec::new();
     let mut ok = true;
     let step = Step::start(
-        format!("run: {rounds} interleaved rounds of off, C, Rust ({mode})"),
+        format!("run: {rounds} interleaved rounds of off, C, Rust, floor ({mode})"),
         Some(&format!("consoles: {}/round*-*.log", run_dir.display())),
     );
     for round in 1..=rounds {
@@ -578,22 +746,29 @@ pub fn bench(tree: &Tree, mode: Instrumentation, rounds: usize, jobs: usize) -> 
     let rows = rows(&samples, &order, mode);
     let md = format!(
         "# rkasan bench, {mode} mode\n\n\
-         `cargo xtask bench --mode {mode}`: three UML kernels from {} (the `full` config without \
+         `cargo xtask bench --mode {mode}`: four UML kernels from {} (the `full` config without \
          the KASAN test suite, CONFIG_KASAN_{}, plus CONFIG_KASAN_RUST_BENCH): KASAN off, KASAN \
-         with the C runtime, KASAN with the Rust runtime (every KASAN_RUST_* option on). \
-         {rounds} interleaved rounds (off, C, Rust; C, Rust, off; Rust, off, C; ...); an ns \
+         with the C runtime, KASAN with the Rust runtime (every KASAN_RUST_* option on), and \
+         the floor: the Rust kernel with CONFIG_KASAN_RUST_BENCH_FLOOR, whose runtime does no \
+         work (every check accepts at once, poisoning writes no shadow, nothing is \
+         quarantined; instrumentation and hooks unchanged), the least any runtime can cost \
+         here. {rounds} interleaved rounds (off, C, Rust, floor; C, Rust, floor, off; ...); an ns \
          figure is the median over the rounds of the suite's median of 9 samples (of at least 2 \
          ms each; of 2048 pairs each for the slab cases, so that every kernel puts the same \
          objects through the quarantine), Rust/C the median over the rounds of that round's \
          Rust/C (paired, so that a slow spell of the machine, which shifts both kernels of a \
-         round, cancels). Command \
+         round, cancels). 95%: the percentile-bootstrap interval over the rounds (2000 \
+         resamples, fixed seed); `vs C` says `above` only when Rust/C's whole interval is above \
+         1.00 (`below`: below it). (Rust-floor)/(C-floor): how much of the C runtime's work \
+         above the floor the Rust runtime does; floor+10%: Rust within 10% of the floor. Command \
          line: `{}`. The report case silences the console while it runs (printk still formats \
-         and stores each report). ns per op; Rust/C above 1 means the Rust runtime is \
-         slower.\n\n{}",
+         and stores each report); the floor kernel skips it. ns per op; Rust/C above 1 means \
+         the Rust runtime is slower.\n\n{}\n{}",
         tree.path.display(),
         mode.name().to_uppercase(),
         CMDLINE.join(" "),
-        table(&rows)
+        table(&rows),
+        verdict(&rows)
     );
     util::write(&out.join("bench.md"), &md)?;
     let json = Json {
@@ -632,7 +807,7 @@ pub fn bench(tree: &Tree, mode: Instrumentation, rounds: usize, jobs: usize) -> 
         "\nbench: {mode} mode, {rounds} rounds ({})",
         tree.path.display()
     );
-    print!("{}", table(&rows));
+    print!("{}\n{}", table(&rows), verdict(&rows));
     println!(
         "results: {}/bench.md, bench.json, bench.png, replay.md, hotpath.md (outline) (also in \
          {1}); consoles in {1}",
@@ -674,10 +849,29 @@ mod tests {
     fn config_checks() {
         let rust = "CONFIG_KASAN=y\nCONFIG_KASAN_OUTLINE=y\nCONFIG_KASAN_RUST=y\n\
             CONFIG_KASAN_RUST_SHADOW=y\nCONFIG_KASAN_RUST_REPORT=y\nCONFIG_KASAN_RUST_PARAMS=y\n\
-            CONFIG_KASAN_RUST_QUARANTINE=y\nCONFIG_KASAN_RUST_BENCH=y\n";
+            CONFIG_KASAN_RUST_QUARANTINE=y\nCONFIG_KASAN_RUST_BENCH=y\n\
+            # CONFIG_KASAN_RUST_BENCH_FLOOR is not set\n";
         assert_eq!(
             check_config(rust, Kernel::Rust, Instrumentation::Outline),
             None
+        );
+        // The floor is the Rust kernel with its switch on, and only the floor has it.
+        assert_eq!(
+            check_config(rust, Kernel::Floor, Instrumentation::Outline).as_deref(),
+            Some(FLOOR_OPTION)
+        );
+        let floor = rust.replace("# CONFIG_KASAN_RUST_BENCH_FLOOR is not set", FLOOR_OPTION);
+        assert_eq!(
+            check_config(&floor, Kernel::Floor, Instrumentation::Outline),
+            None
+        );
+        assert_eq!(
+            check_config(&floor, Kernel::Rust, Instrumentation::Outline).as_deref(),
+            Some("# CONFIG_KASAN_RUST_BENCH_FLOOR is not set")
+        );
+        assert_eq!(
+            Kernel::Floor.kconfig_add(),
+            [Runtime::Rust.selection(), FLOOR_OPTION]
         );
         assert_eq!(
             check_config(rust, Kernel::Rust, Instrumentation::Inline).as_deref(),
@@ -753,6 +947,7 @@ ok 1 rkasan_bench
         put(Kernel::Off, "load8_seq", &[1.0, 1.2, 0.8]);
         put(Kernel::C, "load8_seq", &[3.0, 9.0, 2.9]);
         put(Kernel::Rust, "load8_seq", &[4.0, 3.9, 4.1]);
+        put(Kernel::Floor, "load8_seq", &[2.0, 2.0, 2.0]);
         put(Kernel::C, "report", &[50000.0]);
         put(Kernel::Rust, "report", &[40000.0]);
         let order = vec!["load8_seq".to_string(), "report".to_string()];
@@ -761,16 +956,29 @@ ok 1 rkasan_bench
         assert_eq!(rows[0].c_ns, Some(3.0));
         assert_eq!(rows[0].rust_ns, Some(4.0));
         assert_eq!(rows[0].overhead_ratio(), Some(1.5));
+        // (4 - 2) / (3 - 2): twice C's work above the floor.
+        assert_eq!(rows[0].floor_ns, Some(2.0));
+        assert_eq!(rows[0].floor_ratio(), Some(2.0));
+        assert!(!rows[0].near_floor());
+        assert_eq!(rows[1].floor_ratio(), None);
         assert_eq!(rows[1].off_ns, None);
         assert_eq!(rows[1].overhead_ratio(), None);
         assert_eq!(rows[1].rust_over_c(), Some(0.8));
         let t = table(&rows);
+        // Rust/C per round: 1.33, 0.43, 1.41; (Rust-floor)/(C-floor): 2.00, 0.27, 2.33. With 3
+        // rounds a ninth of the resamples pick one round three times, so the 2.5th and 97.5th
+        // percentiles are the extreme rounds.
         assert!(
-            t.contains("| load8_seq | 1.00 | 3.00 | 4.00 | 1.33 | 1.50 |"),
+            t.contains(
+                "| load8_seq | 1.00 | 2.00 | 3.00 | 4.00 | 1.33 | 0.43-1.41 |  | 2.00 | \
+                 0.27-2.33 |  | 1.50 |"
+            ),
             "{t}"
         );
         assert!(
-            t.contains("| report | n/a | 50000 | 40000 | 0.80 | n/a |"),
+            t.contains(
+                "| report | n/a | n/a | 50000 | 40000 | 0.80 | n/a |  | n/a | n/a |  | n/a |"
+            ),
             "{t}"
         );
         // Paired by round: a slow spell in round 2 shifts both kernels and cancels out.
@@ -780,6 +988,39 @@ ok 1 rkasan_bench
             ..rows[0].clone()
         };
         assert!((row.rust_over_c().unwrap() - 0.9).abs() < 1e-9);
+        // Every round 0.9: the interval is that point, entirely below C.
+        let (lo, hi) = row.rust_over_c_interval().unwrap();
+        assert!(
+            (lo - 0.9).abs() < 1e-9 && (hi - 0.9).abs() < 1e-9,
+            "{lo} {hi}"
+        );
+        assert!(row.below_c() && !row.above_c());
+        let slower = Row {
+            c_rounds: vec![2.0, 6.0, 3.0, 2.2],
+            rust_rounds: vec![2.2, 6.3, 3.3, 2.31],
+            floor_rounds: vec![1.9, 5.8, 2.9, 2.1],
+            ..rows[0].clone()
+        };
+        let (lo, hi) = slower.rust_over_c_interval().unwrap();
+        assert!(lo > 1.0 && hi <= 1.1, "{lo} {hi}");
+        assert!(slower.above_c());
+        let v = verdict(&[slower.clone(), row.clone()]);
+        assert!(
+            v.starts_with("2 cases; Rust/C's 95% interval entirely above 1.00 in 1: load8_seq, entirely below in 1;"),
+            "{v}"
+        );
+        // Near the floor: Rust at most 10% above it.
+        let near = Row {
+            floor_ns: Some(2.0),
+            rust_ns: Some(2.2),
+            ..rows[0].clone()
+        };
+        assert!(near.near_floor());
+        assert!(!Row {
+            rust_ns: Some(2.21),
+            ..near
+        }
+        .near_floor());
         let json = serde_json::to_value(&rows[1]).unwrap();
         assert_eq!(json["name"], "report");
         assert_eq!(json["mode"], "outline");
@@ -799,9 +1040,11 @@ ok 1 rkasan_bench
             off_ns: Some(1.0),
             c_ns: Some(3.0),
             rust_ns: Some(4.0),
+            floor_ns: Some(2.0),
             off_rounds: vec![],
-            c_rounds: vec![],
-            rust_rounds: vec![],
+            c_rounds: vec![3.0, 3.1, 2.9],
+            rust_rounds: vec![4.0, 4.2, 3.9],
+            floor_rounds: vec![2.0, 2.1, 1.9],
         }];
         let path = std::env::temp_dir().join(format!("xtask-bench-{}.png", std::process::id()));
         chart(

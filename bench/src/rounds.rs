@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Paired, interleaved rounds of the three bench kernels (KASAN off, C runtime, Rust runtime):
+//! Paired, interleaved rounds of the four bench kernels (KASAN off, C runtime, Rust runtime,
+//! the floor):
 //! the run order of each round and the per-round samples. Shared by the bench's UML runs
 //! (bench.rs) and their replay outside UML (replay.rs), so neither depends on the other.
 
 use std::collections::BTreeMap;
 
-/// One of the three bench kernels.
+/// One of the four bench kernels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kernel {
     /// KASAN off.
@@ -15,11 +16,15 @@ pub enum Kernel {
     C,
     /// KASAN, Rust runtime.
     Rust,
+    /// KASAN, a Rust runtime that does no work (`CONFIG_KASAN_RUST_BENCH_FLOOR`): the floor
+    /// of what any runtime can cost in this kernel.
+    Floor,
 }
 
 impl Kernel {
-    /// All three, in build and run order.
-    pub const ALL: [Kernel; 3] = [Kernel::Off, Kernel::C, Kernel::Rust];
+    /// All four, in build and run order (the floor after the Rust runtime: its build differs
+    /// by one option).
+    pub const ALL: [Kernel; 4] = [Kernel::Off, Kernel::C, Kernel::Rust, Kernel::Floor];
 
     /// Its name.
     pub fn name(self) -> &'static str {
@@ -27,6 +32,7 @@ impl Kernel {
             Kernel::Off => "off",
             Kernel::C => "c",
             Kernel::Rust => "rust",
+            Kernel::Floor => "floor",
         }
     }
 }
