@@ -390,8 +390,9 @@ pub const HW_TAGS_COMPONENTS: &[&str] = &[
 pub const KUNIT_TEST_OPTION: &str = "KASAN_RUST_KUNIT_TEST";
 
 /// `KASAN_RUST*` options that are neither a component nor required: the runtime switch itself
-/// (the runtime's kconfig) and the bench's suite (`cargo xtask bench` turns it on).
-pub const NOT_COMPONENTS: &[&str] = &["KASAN_RUST", "KASAN_RUST_BENCH"];
+/// (the runtime's kconfig), the bench's suite and the bench's floor kernel (`cargo xtask bench`
+/// turns them on; the floor must never be on in a tested kernel).
+pub const NOT_COMPONENTS: &[&str] = &["KASAN_RUST", "KASAN_RUST_BENCH", "KASAN_RUST_BENCH_FLOOR"];
 
 /// The case count of upstream's suite `kasan` (mm/kasan/kasan_test_c.c and kasan_test_rust.rs):
 /// the cases another mode needs are reported as SKIP, so every config runs all of them.

@@ -553,6 +553,12 @@ pub fn check_dot_config(
             config.build_name()
         ));
     }
+    if has("CONFIG_KASAN_RUST_BENCH_FLOOR=y") {
+        return Err(
+            "has CONFIG_KASAN_RUST_BENCH_FLOOR=y, the bench's floor runtime, which finds nothing"
+                .to_string(),
+        );
+    }
     let rust_on = has(Runtime::Rust.selection());
     match runtime {
         Runtime::Rust if !rust_on => {
@@ -787,6 +793,10 @@ mod tests {
         let with_rust = format!("{hw}CONFIG_KASAN_RUST=y\n{}", rust_lines(HwTags));
         assert_eq!(check_dot_config(&with_rust, HwTagsOff, Rust, &[]), Ok(true));
         assert!(check_dot_config(&with_rust, HwTags, C, &[]).is_err());
+        // A floor kernel is never a tested one.
+        let floor = format!("{with_rust}CONFIG_KASAN_RUST_BENCH_FLOOR=y\n");
+        let err = check_dot_config(&floor, HwTagsOff, Rust, &[]).unwrap_err();
+        assert!(err.contains("BENCH_FLOOR"), "{err}");
         // Rust dropped by kconfig (say, a rustc too old for KASAN_SW_TAGS).
         let err = check_dot_config(
             "CONFIG_KASAN_SW_TAGS=y\n# CONFIG_RUST is not set\n",
