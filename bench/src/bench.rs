@@ -221,26 +221,23 @@ impl Row {
     /// medians without per-round figures. Paired by round, the ratio cancels what slows the
     /// machine down for a few seconds (a noisy neighbour) and shifts both kernels of a round.
     pub fn rust_over_c(&self) -> Option<f64> {
-        let per_round: Vec<f64> = self
-            .c_rounds
+        median(&self.per_round_rust_over_c()).or_else(|| Some(self.rust_ns? / self.c_ns?))
+    }
+
+    /// Each round's Rust / C, for the rounds that have both.
+    fn per_round_rust_over_c(&self) -> Vec<f64> {
+        self.c_rounds
             .iter()
             .zip(&self.rust_rounds)
             .map(|(c, rust)| rust / c)
             .filter(|r| r.is_finite())
-            .collect();
-        median(&per_round).or_else(|| Some(self.rust_ns? / self.c_ns?))
+            .collect()
     }
 
     /// The 95% interval of [`Row::rust_over_c`]: the median of the per-round Rust/C of each
     /// resample of the rounds ([`stats::interval`]).
     pub fn rust_over_c_interval(&self) -> Option<(f64, f64)> {
-        let per_round: Vec<f64> = self
-            .c_rounds
-            .iter()
-            .zip(&self.rust_rounds)
-            .map(|(c, rust)| rust / c)
-            .filter(|r| r.is_finite())
-            .collect();
+        let per_round = self.per_round_rust_over_c();
         stats::interval(per_round.len(), |picks| {
             median(&picks.iter().map(|&i| per_round[i]).collect::<Vec<_>>())
         })
