@@ -579,7 +579,10 @@ fn build(
             "lacks `{missing}` for the {} kernel",
             kernel.name()
         )),
-        None => Ok(matches!(kernel, Kernel::Rust | Kernel::Floor)),
+        // The object gates are for kernels that run the runtime: the floor's entries return
+        // before their tail calls, so its granule checks and slow paths are unreached by
+        // design.
+        None => Ok(kernel == Kernel::Rust),
     })?;
     check_instrumented(&build, kernel)?;
     let bin = out.join(format!("linux-{}", kernel.name()));
