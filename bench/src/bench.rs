@@ -259,7 +259,7 @@ impl Row {
     /// runtime does (1 = as much; 0 = it is at the floor). `None` without a floor figure, or
     /// when C is within 1% of the floor (the ratio would be noise).
     pub fn floor_ratio(&self) -> Option<f64> {
-        floor_ratio(self.floor_ns?, self.c_ns?, self.rust_ns?)
+        ratio_above(self.floor_ns?, self.c_ns?, self.rust_ns?)
     }
 
     /// The 95% interval of [`Row::floor_ratio`]: the same ratio of the medians of each
@@ -277,7 +277,7 @@ impl Row {
             let pick = |k: fn(&(f64, f64, f64)) -> f64| {
                 median(&picks.iter().map(|&i| k(&rounds[i])).collect::<Vec<_>>())
             };
-            floor_ratio(pick(|t| t.0)?, pick(|t| t.1)?, pick(|t| t.2)?)
+            ratio_above(pick(|t| t.0)?, pick(|t| t.1)?, pick(|t| t.2)?)
         })
     }
 
@@ -293,16 +293,15 @@ impl Row {
     /// (Rust - off) / (C - off): the Rust runtime's overhead relative to the C runtime's;
     /// `None` when the C overhead is under 1% of the baseline (the ratio would be noise).
     pub fn overhead_ratio(&self) -> Option<f64> {
-        let (off, c, rust) = (self.off_ns?, self.c_ns?, self.rust_ns?);
-        let c_over = c - off;
-        (c_over > off.abs() * 0.01 && c_over > 0.0).then(|| (rust - off) / c_over)
+        ratio_above(self.off_ns?, self.c_ns?, self.rust_ns?)
     }
 }
 
-/// (rust - floor) / (c - floor), `None` when `c` is within 1% of `floor`.
-fn floor_ratio(floor: f64, c: f64, rust: f64) -> Option<f64> {
-    let c_over = c - floor;
-    (c_over > floor.abs() * 0.01 && c_over > 0.0).then(|| (rust - floor) / c_over)
+/// (rust - base) / (c - base): the Rust runtime's cost above `base` relative to the C
+/// runtime's; `None` when `c` is within 1% of `base`.
+fn ratio_above(base: f64, c: f64, rust: f64) -> Option<f64> {
+    let c_over = c - base;
+    (c_over > base.abs() * 0.01 && c_over > 0.0).then(|| (rust - base) / c_over)
 }
 
 /// The rows, in the order the cases first appear in `order`.
@@ -351,7 +350,7 @@ fn ratio(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.2}"))
 }
 
-fn interval(v: Option<(f64, f64)>) -> String {
+fn fmt_interval(v: Option<(f64, f64)>) -> String {
     v.map_or_else(|| "n/a".to_string(), |(lo, hi)| format!("{lo:.2}-{hi:.2}"))
 }
 
@@ -381,9 +380,9 @@ pub fn table(rows: &[Row]) -> String {
             ns(r.c_ns),
             ns(r.rust_ns),
             ratio(r.rust_over_c()),
-            interval(r.rust_over_c_interval()),
+            fmt_interval(r.rust_over_c_interval()),
             ratio(r.floor_ratio()),
-            interval(r.floor_ratio_interval()),
+            fmt_interval(r.floor_ratio_interval()),
             if r.near_floor() { "yes" } else { "" },
             ratio(r.overhead_ratio())
         );
@@ -750,8 +749,9 @@ pub fn bench(tree: &Tree, mode: Instrumentation, rounds: usize, jobs: usize) -> 
          the KASAN test suite, CONFIG_KASAN_{}, plus CONFIG_KASAN_RUST_BENCH): KASAN off, KASAN \
          with the C runtime, KASAN with the Rust runtime (every KASAN_RUST_* option on), and \
          the floor: the Rust kernel with CONFIG_KASAN_RUST_BENCH_FLOOR, whose runtime does no \
-         work (every check accepts at once, poisoning writes no shadow, nothing is \
-         quarantined; instrumentation and hooks unchanged), the least any runtime can cost \
+         work (every check accepts at once, kasan_poison() and kasan_unpoison() write no \
+         shadow, nothing is quarantined; instrumentation and hooks unchanged), the least any \
+         runtime can cost \
          here. {rounds} interleaved rounds (off, C, Rust, floor; C, Rust, floor, off; ...); an ns \
          figure is the median over the rounds of the suite's median of 9 samples (of at least 2 \
          ms each; of 2048 pairs each for the slab cases, so that every kernel puts the same \
