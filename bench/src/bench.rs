@@ -41,7 +41,15 @@ impl Kernel {
         match self {
             Kernel::Off => None,
             Kernel::C => Some(Runtime::C),
-            Kernel::Rust | Kernel::Floor => Some(Runtime::Rust),
+            Kernel::Rust | Kernel::Floor | Kernel::FreeCheck => Some(Runtime::Rust),
+        }
+    }
+
+    /// What it adds to [`CMDLINE`].
+    fn boot_args(self) -> &'static [&'static str] {
+        match self {
+            Kernel::FreeCheck => &[FREE_CHECK_ARG],
+            _ => &[],
         }
     }
 
@@ -62,6 +70,8 @@ pub const SUITE: &str = "rkasan_bench";
 const BENCH_OPTION: &str = "CONFIG_KASAN_RUST_BENCH=y";
 /// The Kconfig option of the floor kernel.
 const FLOOR_OPTION: &str = "CONFIG_KASAN_RUST_BENCH_FLOOR=y";
+/// The boot parameter of the free-check kernel.
+const FREE_CHECK_ARG: &str = "kasan.free_check=on";
 /// The kernel command line (kunit.py's for UML, plus the suite filter and multi-shot reports).
 pub const CMDLINE: &[&str] = &[
     "mem=1G",
@@ -115,14 +125,14 @@ pub fn check_config(dot_config: &str, kernel: Kernel, mode: Instrumentation) -> 
     let mut want: Vec<String> = vec![BENCH_OPTION.to_string()];
     match kernel {
         Kernel::Off => want.push("# CONFIG_KASAN is not set".into()),
-        Kernel::C | Kernel::Rust | Kernel::Floor => {
+        Kernel::C | Kernel::Rust | Kernel::Floor | Kernel::FreeCheck => {
             want.push("CONFIG_KASAN=y".into());
             want.push(mode.option().into());
         }
     }
     match kernel {
         Kernel::C => want.push(Runtime::C.selection().into()),
-        Kernel::Rust | Kernel::Floor => {
+        Kernel::Rust | Kernel::Floor | Kernel::FreeCheck => {
             for opt in ["", "_SHADOW", "_REPORT", "_PARAMS", "_QUARANTINE"] {
                 want.push(format!("CONFIG_KASAN_RUST{opt}=y"));
             }
@@ -158,6 +168,42 @@ pub fn parse_console(console: &str) -> Vec<(String, f64)> {
         }
     }
     out
+}
+
+/// What the slab case says `kasan.free_check` did: `(filled, checked)` from its diagnostic
+/// line `# rkasan_bench_slab: free_check filled <N> checked <M>` (only kernels with the Rust
+/// quarantine and report print it).
+pub fn parse_free_check(console: &str) -> Option<(u64, u64)> {
+    console.lines().find_map(|l| {
+        let rest = &l[l.find("free_check filled ")? + "free_check filled ".len()..];
+        let (filled, rest) = rest.split_once(" checked ")?;
+        Some((filled.trim().parse().ok()?, rest.trim().parse().ok()?))
+    })
+}
+
+/// Whether `kernel` did what its free check figures say it must: the free-check kernel filled
+/// and checked objects, the Rust and floor kernels filled none, and the kernels without the
+/// Rust quarantine print no figures. `Err` says what went wrong.
+pub fn check_free_check(
+    kernel: Kernel,
+    figures: Option<(u64, u64)>,
+) -> std::result::Result<(), String> {
+    match (kernel, figures) {
+        (Kernel::FreeCheck, Some((filled, checked))) if filled > 0 && checked > 0 => Ok(()),
+        (Kernel::FreeCheck, Some((filled, checked))) => Err(format!(
+            "{FREE_CHECK_ARG} filled {filled} and checked {checked} objects: not in effect"
+        )),
+        (Kernel::Rust | Kernel::Floor, Some((0, 0))) | (Kernel::Off | Kernel::C, None) => Ok(()),
+        (Kernel::Rust | Kernel::Floor, Some((filled, checked))) => Err(format!(
+            "filled {filled} and checked {checked} objects without {FREE_CHECK_ARG}"
+        )),
+        (Kernel::Rust | Kernel::Floor | Kernel::FreeCheck, None) => {
+            Err("no `free_check filled` line from the slab case".to_string())
+        }
+        (Kernel::Off | Kernel::C, Some(_)) => {
+            Err("a `free_check filled` line from a kernel without the Rust quarantine".to_string())
+        }
+    }
 }
 
 /// The KTAP verdict line of the suite in a console (`ok N rkasan_bench`), if any.
@@ -214,6 +260,10 @@ pub struct Row {
     pub rust_rounds: Vec<f64>,
     /// Every round's figure on the floor kernel.
     pub floor_rounds: Vec<f64>,
+    /// Median with the Rust runtime and `kasan.free_check=on`.
+    pub free_check_ns: Option<f64>,
+    /// Every round's figure with `kasan.free_check=on`.
+    pub free_check_rounds: Vec<f64>,
 }
 
 impl Row {
@@ -290,6 +340,35 @@ impl Row {
         }
     }
 
+    /// Each round's free-check figure minus its Rust figure, for the rounds that have both.
+    fn per_round_free_check_cost(&self) -> Vec<f64> {
+        self.free_check_rounds
+            .iter()
+            .zip(&self.rust_rounds)
+            .map(|(fc, rust)| fc - rust)
+            .filter(|d| d.is_finite())
+            .collect()
+    }
+
+    /// What `kasan.free_check=on` adds, in ns per op: the median over the rounds of each
+    /// round's free-check figure minus its Rust figure (paired, as [`Row::rust_over_c`]).
+    pub fn free_check_cost(&self) -> Option<f64> {
+        median(&self.per_round_free_check_cost())
+    }
+
+    /// The 95% interval of [`Row::free_check_cost`].
+    pub fn free_check_cost_interval(&self) -> Option<(f64, f64)> {
+        let per_round = self.per_round_free_check_cost();
+        stats::interval(per_round.len(), |picks| {
+            median(&picks.iter().map(|&i| per_round[i]).collect::<Vec<_>>())
+        })
+    }
+
+    /// Whether `kasan.free_check` works on this case's objects: a slab case.
+    pub fn is_slab_case(&self) -> bool {
+        self.name.starts_with("kmalloc_") || self.name.starts_with("kmem_cache_")
+    }
+
     /// (Rust - off) / (C - off): the Rust runtime's overhead relative to the C runtime's;
     /// `None` when the C overhead is under 1% of the baseline (the ratio would be noise).
     pub fn overhead_ratio(&self) -> Option<f64> {
@@ -316,11 +395,12 @@ pub fn rows(samples: &Samples, order: &[String], mode: Instrumentation) -> Vec<R
     order
         .iter()
         .map(|name| {
-            let (off, c, rust, floor) = (
+            let (off, c, rust, floor, free_check) = (
                 get(Kernel::Off, name),
                 get(Kernel::C, name),
                 get(Kernel::Rust, name),
                 get(Kernel::Floor, name),
+                get(Kernel::FreeCheck, name),
             );
             Row {
                 name: name.clone(),
@@ -333,6 +413,8 @@ pub fn rows(samples: &Samples, order: &[String], mode: Instrumentation) -> Vec<R
                 c_rounds: c,
                 rust_rounds: rust,
                 floor_rounds: floor,
+                free_check_ns: median(&free_check),
+                free_check_rounds: free_check,
             }
         })
         .collect()
@@ -390,6 +472,28 @@ pub fn table(rows: &[Row]) -> String {
     s
 }
 
+/// The table of what `kasan.free_check=on` costs on the slab cases: the Rust kernel's ns per
+/// pair without and with it, the paired difference with its 95% interval, and the ratio.
+pub fn free_check_table(rows: &[Row]) -> String {
+    let mut s = String::from(
+        "| case | Rust ns | free_check=on ns | cost ns | 95% | on/off |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    for r in rows.iter().filter(|r| r.is_slab_case()) {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} |",
+            r.name,
+            ns(r.rust_ns),
+            ns(r.free_check_ns),
+            ns(r.free_check_cost()),
+            fmt_interval(r.free_check_cost_interval()),
+            ratio(r.free_check_ns.zip(r.rust_ns).map(|(fc, rust)| fc / rust))
+        );
+    }
+    s
+}
+
 /// The verdict under the table: how many cases are above C, below it and within 10% of the
 /// floor, naming those above and those within 10%.
 pub fn verdict(rows: &[Row]) -> String {
@@ -409,7 +513,18 @@ pub fn verdict(rows: &[Row]) -> String {
             format!(": {}", v.join(", "))
         }
     };
-    format!(
+    let free_check: Vec<String> = ["kmalloc_128", "kmalloc_4096"]
+        .iter()
+        .filter_map(|name| {
+            let r = rows.iter().find(|r| r.name == *name)?;
+            Some(format!(
+                "{} ns per pair for {name} (95% {})",
+                ns(r.free_check_cost()),
+                fmt_interval(r.free_check_cost_interval())
+            ))
+        })
+        .collect();
+    let mut out = format!(
         "{} cases; Rust/C's 95% interval entirely above 1.00 in {}{}, entirely below in {}; \
          Rust within 10% of the floor in {}{}\n",
         rows.len(),
@@ -418,7 +533,11 @@ pub fn verdict(rows: &[Row]) -> String {
         below.len(),
         near.len(),
         list(&near)
-    )
+    );
+    if !free_check.is_empty() {
+        let _ = writeln!(out, "{FREE_CHECK_ARG} costs {}", free_check.join(", "));
+    }
+    out
 }
 
 #[derive(Serialize)]
@@ -559,7 +678,7 @@ fn build(
 ) -> Result<PathBuf> {
     let dir_name = match kernel {
         Kernel::Off => "bench-off".to_string(),
-        Kernel::C | Kernel::Rust | Kernel::Floor => format!("bench-{mode}"),
+        Kernel::C | Kernel::Rust | Kernel::Floor | Kernel::FreeCheck => format!("bench-{mode}"),
     };
     let build = build::dir(tree, &dir_name)?;
     let log = out.join(format!("build-{}.log", kernel.name()));
@@ -609,12 +728,14 @@ fn check_instrumented(build: &Path, kernel: Kernel) -> Result<()> {
     Ok(())
 }
 
-/// Runs one kernel binary, saving its console to `log`; returns the console.
-fn run_kernel(bin: &Path, log: &Path) -> Result<String> {
+/// Runs one kernel binary with [`CMDLINE`] and `extra`, saving its console to `log`; returns the
+/// console.
+fn run_kernel(bin: &Path, extra: &[&str], log: &Path) -> Result<String> {
     let file = fs::File::create(log).context(format!("cannot create {}", log.display()))?;
     let err = file.try_clone()?;
     let mut child = Command::new(bin)
         .args(CMDLINE)
+        .args(extra)
         .current_dir(log.parent().unwrap_or(Path::new(".")))
         .stdin(Stdio::null())
         .stdout(Stdio::from(file))
@@ -664,8 +785,20 @@ pub fn bench(tree: &Tree, mode: Instrumentation, rounds: usize, jobs: usize) -> 
     let run_dir = out.join(mode.name());
     util::mkdir(&run_dir)?;
     let full = util::read(&Config::Full.fragment())?;
-    let mut bins = Vec::new();
+    let mut bins: Vec<(Kernel, PathBuf)> = Vec::new();
     for kernel in Kernel::ALL {
+        if kernel == Kernel::FreeCheck {
+            // The Rust kernel, booted with the parameter.
+            let rust = bins
+                .iter()
+                .find(|(k, _)| *k == Kernel::Rust)
+                .map(|(_, p)| p.clone());
+            let Some(rust) = rust else {
+                bail!("the free-check kernel needs the Rust kernel, built before it");
+            };
+            bins.push((kernel, rust));
+            continue;
+        }
         let path = run_dir.join(format!("{}.config", kernel.name()));
         util::write(&path, fragment(&full, kernel, mode))?;
         bins.push((kernel, build(tree, kernel, mode, &path, &run_dir, jobs)?));
@@ -684,14 +817,22 @@ pub fn bench(tree: &Tree, mode: Instrumentation, rounds: usize, jobs: usize) -> 
     let mut order: Vec<String> = Vec::new();
     let mut ok = true;
     let step = Step::start(
-        format!("run: {rounds} interleaved rounds of off, C, Rust, floor ({mode})"),
+        format!("run: {rounds} interleaved rounds of off, C, Rust, floor, free-check ({mode})"),
         Some(&format!("consoles: {}/round*-*.log", run_dir.display())),
     );
     for round in 1..=rounds {
         for (kernel, bin) in &round_order(&bins, round) {
             let log = run_dir.join(format!("round{round}-{}.log", kernel.name()));
-            let console = run_kernel(bin, &log)?;
+            let console = run_kernel(bin, kernel.boot_args(), &log)?;
             let figures = parse_console(&console);
+            if let Err(e) = check_free_check(*kernel, parse_free_check(&console)) {
+                ok = false;
+                eprintln!(
+                    "    round {round}, {}: {e} ({})",
+                    kernel.name(),
+                    log.display()
+                );
+            }
             match suite_verdict(&console) {
                 Some(true) => {}
                 Some(false) => {
@@ -729,7 +870,13 @@ pub fn bench(tree: &Tree, mode: Instrumentation, rounds: usize, jobs: usize) -> 
         format!("replay: access and mem cases outside UML, {rounds} interleaved rounds"),
         Some("bench/replay/replay.c"),
     );
-    let (replayed, replay_order) = replay::run(&bins, rounds, &run_dir)?;
+    // The free-check kernel is the Rust kernel's binary: nothing of it to replay.
+    let replay_bins: Vec<(Kernel, PathBuf)> = bins
+        .iter()
+        .filter(|(k, _)| *k != Kernel::FreeCheck)
+        .cloned()
+        .collect();
+    let (replayed, replay_order) = replay::run(&replay_bins, rounds, &run_dir)?;
     let replay_md = format!(
         "# rkasan bench replayed outside UML, {mode} mode\n\n\
          `bench/replay/replay.c` maps each kernel binary at its link address and calls its own \
@@ -745,14 +892,16 @@ pub fn bench(tree: &Tree, mode: Instrumentation, rounds: usize, jobs: usize) -> 
     let rows = rows(&samples, &order, mode);
     let md = format!(
         "# rkasan bench, {mode} mode\n\n\
-         `cargo xtask bench --mode {mode}`: four UML kernels from {} (the `full` config without \
+         `cargo xtask bench --mode {mode}`: five UML kernels from {} (the `full` config without \
          the KASAN test suite, CONFIG_KASAN_{}, plus CONFIG_KASAN_RUST_BENCH): KASAN off, KASAN \
          with the C runtime, KASAN with the Rust runtime (every KASAN_RUST_* option on), and \
          the floor: the Rust kernel with CONFIG_KASAN_RUST_BENCH_FLOOR, whose runtime does no \
          work (every check accepts at once, kasan_poison() and kasan_unpoison() write no \
          shadow, nothing is quarantined; instrumentation and hooks unchanged), the least any \
          runtime can cost \
-         here. {rounds} interleaved rounds (off, C, Rust, floor; C, Rust, floor, off; ...); an ns \
+         here, and free-check: the Rust kernel booted with `{FREE_CHECK_ARG}`. {rounds} \
+         interleaved rounds (off, C, Rust, floor, free-check; C, Rust, floor, free-check, off; \
+         ...); an ns \
          figure is the median over the rounds of the suite's median of 9 samples (of at least 2 \
          ms each; of 2048 pairs each for the slab cases, so that every kernel puts the same \
          objects through the quarantine), Rust/C the median over the rounds of that round's \
@@ -763,12 +912,18 @@ pub fn bench(tree: &Tree, mode: Instrumentation, rounds: usize, jobs: usize) -> 
          above the floor the Rust runtime does; floor+10%: Rust within 10% of the floor. Command \
          line: `{}`. The report case silences the console while it runs (printk still formats \
          and stores each report); the floor kernel skips it. ns per op; Rust/C above 1 means \
-         the Rust runtime is slower.\n\n{}\n{}",
+         the Rust runtime is slower. The slab cases start with the quarantine full (twice its \
+         default size of 4 KiB objects freed before them), so that each free also pays an \
+         eviction.\n\n{}\n{}\n## {FREE_CHECK_ARG}\n\nThe Rust kernel's slab cases without and \
+         with `{FREE_CHECK_ARG}`, which fills each freed object as it enters the quarantine and \
+         checks it as it leaves; cost: the median over the rounds of each round's difference, \
+         with its 95% interval.\n\n{}",
         tree.path.display(),
         mode.name().to_uppercase(),
         CMDLINE.join(" "),
         table(&rows),
-        verdict(&rows)
+        verdict(&rows),
+        free_check_table(&rows)
     );
     util::write(&out.join("bench.md"), &md)?;
     let json = Json {
@@ -807,7 +962,12 @@ pub fn bench(tree: &Tree, mode: Instrumentation, rounds: usize, jobs: usize) -> 
         "\nbench: {mode} mode, {rounds} rounds ({})",
         tree.path.display()
     );
-    print!("{}\n{}", table(&rows), verdict(&rows));
+    print!(
+        "{}\n{}\n{}",
+        table(&rows),
+        verdict(&rows),
+        free_check_table(&rows)
+    );
     println!(
         "results: {}/bench.md, bench.json, bench.png, replay.md, hotpath.md (outline) (also in \
          {1}); consoles in {1}",
@@ -924,6 +1084,63 @@ ok 1 rkasan_bench
         assert_eq!(suite_verdict(CONSOLE), Some(true));
         assert_eq!(suite_verdict("not ok 1 rkasan_bench # FAIL\n"), Some(false));
         assert_eq!(suite_verdict("    ok 1 rkasan_bench_access\n"), None);
+    }
+
+    #[test]
+    fn free_check_figures() {
+        let console = "    # rkasan_bench_slab: bench kmem_cache_128 812.000\n\
+            \x20   # rkasan_bench_slab: free_check filled 30208 checked 29954\n";
+        assert_eq!(parse_free_check(console), Some((30208, 29954)));
+        assert_eq!(parse_free_check("# free_check filled x checked 1\n"), None);
+        assert_eq!(parse_free_check(CONSOLE), None);
+        // The free-check kernel must fill and check; the others must not.
+        assert!(check_free_check(Kernel::FreeCheck, Some((3, 2))).is_ok());
+        assert!(check_free_check(Kernel::FreeCheck, Some((3, 0))).is_err());
+        assert!(check_free_check(Kernel::FreeCheck, Some((0, 0))).is_err());
+        assert!(check_free_check(Kernel::FreeCheck, None).is_err());
+        assert!(check_free_check(Kernel::Rust, Some((0, 0))).is_ok());
+        assert!(check_free_check(Kernel::Rust, Some((1, 0))).is_err());
+        assert!(check_free_check(Kernel::Floor, None).is_err());
+        assert!(check_free_check(Kernel::C, None).is_ok());
+        assert!(check_free_check(Kernel::Off, Some((0, 0))).is_err());
+        assert_eq!(Kernel::FreeCheck.boot_args(), [FREE_CHECK_ARG]);
+        assert!(Kernel::Rust.boot_args().is_empty());
+
+        let mut samples: Samples = BTreeMap::new();
+        for (k, v) in [
+            (Kernel::Rust, [100.0, 300.0, 110.0]),
+            (Kernel::FreeCheck, [150.0, 360.0, 150.0]),
+        ] {
+            samples
+                .entry(k)
+                .or_default()
+                .insert("kmalloc_128".to_string(), v.to_vec());
+            samples
+                .entry(k)
+                .or_default()
+                .insert("load1_seq".to_string(), v.to_vec());
+        }
+        let order = vec!["kmalloc_128".to_string(), "load1_seq".to_string()];
+        let rows = rows(&samples, &order, Instrumentation::Outline);
+        // Paired: 50, 60, 40 ns more per round; the median is 50, not 360 - 300 or the
+        // difference of the medians (150 - 110 = 40).
+        assert_eq!(rows[0].free_check_cost(), Some(50.0));
+        let (lo, hi) = rows[0].free_check_cost_interval().unwrap();
+        assert!(
+            (40.0..=50.0).contains(&lo) && (50.0..=60.0).contains(&hi),
+            "{lo} {hi}"
+        );
+        let t = free_check_table(&rows);
+        assert!(
+            t.contains("| kmalloc_128 | 110.00 | 150.00 | 50.00 | "),
+            "{t}"
+        );
+        assert!(!t.contains("load1_seq"), "{t}");
+        assert!(
+            verdict(&rows).contains("kasan.free_check=on costs 50.00 ns per pair for kmalloc_128"),
+            "{}",
+            verdict(&rows)
+        );
     }
 
     #[test]
@@ -1045,6 +1262,8 @@ ok 1 rkasan_bench
             c_rounds: vec![3.0, 3.1, 2.9],
             rust_rounds: vec![4.0, 4.2, 3.9],
             floor_rounds: vec![2.0, 2.1, 1.9],
+            free_check_ns: None,
+            free_check_rounds: vec![],
         }];
         let path = std::env::temp_dir().join(format!("xtask-bench-{}.png", std::process::id()));
         chart(

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Paired, interleaved rounds of the four bench kernels (KASAN off, C runtime, Rust runtime,
-//! the floor):
+//! Paired, interleaved rounds of the five bench kernels (KASAN off, C runtime, Rust runtime,
+//! the floor, the Rust runtime with `kasan.free_check=on`):
 //! the run order of each round and the per-round samples. Shared by the bench's UML runs
 //! (bench.rs) and their replay outside UML (replay.rs), so neither depends on the other.
 
 use std::collections::BTreeMap;
 
-/// One of the four bench kernels.
+/// One of the five bench kernels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kernel {
     /// KASAN off.
@@ -19,12 +19,21 @@ pub enum Kernel {
     /// KASAN, a Rust runtime that does no work (`CONFIG_KASAN_RUST_BENCH_FLOOR`): the floor
     /// of what any runtime can cost in this kernel.
     Floor,
+    /// The Rust kernel's binary booted with `kasan.free_check=on`: what checking freed objects
+    /// for writes costs.
+    FreeCheck,
 }
 
 impl Kernel {
-    /// All four, in build and run order (the floor after the Rust runtime: its build differs
-    /// by one option).
-    pub const ALL: [Kernel; 4] = [Kernel::Off, Kernel::C, Kernel::Rust, Kernel::Floor];
+    /// All five, in build and run order (the floor after the Rust runtime: its build differs
+    /// by one option; the free-check kernel is the Rust kernel's binary, not built again).
+    pub const ALL: [Kernel; 5] = [
+        Kernel::Off,
+        Kernel::C,
+        Kernel::Rust,
+        Kernel::Floor,
+        Kernel::FreeCheck,
+    ];
 
     /// Its name.
     pub fn name(self) -> &'static str {
@@ -33,6 +42,7 @@ impl Kernel {
             Kernel::C => "c",
             Kernel::Rust => "rust",
             Kernel::Floor => "floor",
+            Kernel::FreeCheck => "free-check",
         }
     }
 }
