@@ -517,6 +517,7 @@ pub fn verdict(rows: &[Row]) -> String {
         .iter()
         .filter_map(|name| {
             let r = rows.iter().find(|r| r.name == *name)?;
+            r.free_check_cost()?;
             Some(format!(
                 "{} ns per pair for {name} (95% {})",
                 ns(r.free_check_cost()),
